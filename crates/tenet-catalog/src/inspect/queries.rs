@@ -1,0 +1,342 @@
+//! The bulk catalog queries: one per object kind, for the whole database.
+//!
+//! Each query returns `(key oid, json text)`: the key is the object's own OID for top-level
+//! objects and the owning relation's OID for parts of a table (columns, constraints, ...). The
+//! JSON's field names match the model's, so rows deserialize straight into it.
+
+/// Schemas that belong to the user: not PostgreSQL's own, not Tenet's bookkeeping schema.
+/// Expects `n` to be the `pg_namespace` row.
+macro_rules! user_schema {
+    () => {
+        "n.nspname not in ('pg_catalog', 'information_schema', 'tenet') \
+         and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'"
+    };
+}
+
+/// Not created by an extension (those objects come back with `CREATE EXTENSION`).
+macro_rules! not_extension_member {
+    ($class:literal, $oid:literal) => {
+        concat!(
+            "not exists (select 1 from pg_depend x where x.classid = '",
+            $class,
+            "'::regclass and x.objid = ",
+            $oid,
+            " and x.deptype = 'e')"
+        )
+    };
+}
+
+/// An ACL as a JSON list of grants; null when the object has its default privileges (no ACL,
+/// or one equal to `acldefault` for its kind and owner), so both spellings compare equal.
+macro_rules! grants {
+    ($acl:literal, $kind:literal, $owner:literal) => {
+        concat!(
+            "case when ", $acl, " is null or (", $acl, "::text[] <@ acldefault(", $kind, ", ", $owner,
+            ")::text[] and acldefault(", $kind, ", ", $owner, ")::text[] <@ ", $acl,
+            "::text[]) then null else coalesce((select json_agg(json_build_object(\
+             'grantee', case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end, \
+             'privilege', a.privilege_type, 'grantable', a.is_grantable)) from aclexplode(",
+            $acl,
+            ") a), '[]') end"
+        )
+    };
+}
+
+/// A collation's qualified name, e.g. `pg_catalog."C"`.
+macro_rules! collation_name {
+    ($oid:literal) => {
+        concat!(
+            "(select quote_ident(cn.nspname) || '.' || quote_ident(co.collname) \
+             from pg_collation co join pg_namespace cn on cn.oid = co.collnamespace where co.oid = ",
+            $oid,
+            ")"
+        )
+    };
+}
+
+/// Sequence options as JSON from a `pg_sequence` row `s`.
+macro_rules! sequence_options {
+    () => {
+        "'data_type', format_type(s.seqtypid, null), 'start', s.seqstart, 'increment', s.seqincrement, \
+         'min', s.seqmin, 'max', s.seqmax, 'cache', s.seqcache, 'cycle', s.seqcycle"
+    };
+}
+
+pub const SCHEMAS: &str = concat!(
+    "select n.oid, row_to_json(r)::text from pg_namespace n, lateral (select ",
+    "n.nspname as name, pg_get_userbyid(n.nspowner) as owner, ",
+    "obj_description(n.oid, 'pg_namespace') as comment, ",
+    grants!("n.nspacl", "'n'", "n.nspowner"),
+    " as grants) r where ",
+    user_schema!(),
+    " and ",
+    not_extension_member!("pg_namespace", "n.oid")
+);
+
+/// Extensions, but not plpgsql: every database has it from template1.
+pub const EXTENSIONS: &str = "select e.oid, row_to_json(r)::text from pg_extension e \
+     join pg_namespace n on n.oid = e.extnamespace, lateral (select e.extname as name, \
+     n.nspname as schema, e.extversion as version) r where e.extname <> 'plpgsql'";
+
+/// The locale column is `colliculocale` in PostgreSQL 15 and 16, `colllocale` from 17 on;
+/// reading it through jsonb works on all of them.
+pub const COLLATIONS: &str = concat!(
+    "select co.oid, json_build_object('schema', n.nspname, 'name', co.collname, ",
+    "'owner', pg_get_userbyid(co.collowner), ",
+    "'provider', case co.collprovider when 'i' then 'icu' when 'b' then 'builtin' else 'libc' end, ",
+    "'locale', coalesce(to_jsonb(co) ->> 'colliculocale', to_jsonb(co) ->> 'colllocale'), ",
+    "'lc_collate', co.collcollate, 'lc_ctype', co.collctype, 'deterministic', co.collisdeterministic, ",
+    "'comment', obj_description(co.oid, 'pg_collation'))::text ",
+    "from pg_collation co join pg_namespace n on n.oid = co.collnamespace where ",
+    user_schema!(),
+    " and ",
+    not_extension_member!("pg_collation", "co.oid")
+);
+
+pub const TYPES: &str = concat!(
+    "select t.oid, row_to_json(r)::text from pg_type t ",
+    "join pg_namespace n on n.oid = t.typnamespace ",
+    "left join pg_class rel on rel.oid = t.typrelid ",
+    "left join pg_type bt on bt.oid = t.typbasetype, lateral (select ",
+    "n.nspname as schema, t.typname as name, pg_get_userbyid(t.typowner) as owner, ",
+    "obj_description(t.oid, 'pg_type') as comment, ",
+    "case t.typtype when 'e' then 'enum' when 'd' then 'domain' else 'composite' end as kind, ",
+    "coalesce((select json_agg(e.enumlabel order by e.enumsortorder) from pg_enum e where e.enumtypid = t.oid), '[]') as labels, ",
+    "format_type(t.typbasetype, t.typtypmod) as base, t.typnotnull as not_null, ",
+    "pg_get_expr(t.typdefaultbin, 0) as default, ",
+    "case when t.typtype = 'd' and t.typcollation <> bt.typcollation then ",
+    collation_name!("t.typcollation"),
+    " end as collation, ",
+    "coalesce((select json_agg(json_build_object('name', c.conname, 'definition', pg_get_constraintdef(c.oid)) order by c.conname) ",
+    "from pg_constraint c where c.contypid = t.oid and c.contype = 'c'), '[]') as checks, ",
+    "coalesce((select json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), ",
+    "'collation', case when a.attcollation <> at.typcollation then ",
+    collation_name!("a.attcollation"),
+    " end) order by a.attnum) from pg_attribute a join pg_type at on at.oid = a.atttypid ",
+    "where a.attrelid = t.typrelid and a.attnum > 0 and not a.attisdropped), '[]') as attributes",
+    ") r where (t.typtype in ('e', 'd') or (t.typtype = 'c' and rel.relkind = 'c')) and ",
+    user_schema!(),
+    " and ",
+    not_extension_member!("pg_type", "t.oid")
+);
+
+pub const SEQUENCES: &str = concat!(
+    "select c.oid, json_build_object('schema', n.nspname, 'name', c.relname, ",
+    "'owner', pg_get_userbyid(c.relowner), ",
+    sequence_options!(),
+    ", 'owned_by', (select json_build_object('table', json_build_object('schema', tn.nspname, 'name', t.relname), 'column', a.attname) ",
+    "from pg_depend d join pg_class t on t.oid = d.refobjid join pg_namespace tn on tn.oid = t.relnamespace ",
+    "join pg_attribute a on a.attrelid = t.oid and a.attnum = d.refobjsubid ",
+    "where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.refclassid = 'pg_class'::regclass and d.deptype = 'a'), ",
+    "'comment', obj_description(c.oid, 'pg_class'), 'grants', ",
+    grants!("c.relacl", "'s'", "c.relowner"),
+    ")::text from pg_class c join pg_namespace n on n.oid = c.relnamespace ",
+    "join pg_sequence s on s.seqrelid = c.oid where c.relkind = 'S' and ",
+    user_schema!(),
+    " and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'i') and ",
+    not_extension_member!("pg_class", "c.oid")
+);
+
+pub const TABLES: &str = concat!(
+    "select c.oid, row_to_json(r)::text from pg_class c join pg_namespace n on n.oid = c.relnamespace, lateral (select ",
+    "n.nspname as schema, c.relname as name, pg_get_userbyid(c.relowner) as owner, ",
+    "c.relpersistence = 'u' as unlogged, ",
+    "case when c.relkind = 'p' then pg_get_partkeydef(c.oid) end as partition_by, ",
+    "case when c.relispartition then (select json_build_object('parent', json_build_object('schema', pn.nspname, 'name', p.relname), ",
+    "'bound', pg_get_expr(c.relpartbound, c.oid)) from pg_inherits i join pg_class p on p.oid = i.inhparent ",
+    "join pg_namespace pn on pn.oid = p.relnamespace where i.inhrelid = c.oid) end as partition_of, ",
+    "case when c.relispartition then '[]' else coalesce((select json_agg(json_build_object('schema', pn.nspname, 'name', p.relname) order by i.inhseqno) ",
+    "from pg_inherits i join pg_class p on p.oid = i.inhparent join pg_namespace pn on pn.oid = p.relnamespace ",
+    "where i.inhrelid = c.oid), '[]') end as inherits, ",
+    "coalesce(array_to_json(c.reloptions), '[]') as options, ",
+    "c.relrowsecurity as rls_enabled, c.relforcerowsecurity as rls_forced, ",
+    "obj_description(c.oid, 'pg_class') as comment, ",
+    grants!("c.relacl", "'r'", "c.relowner"),
+    " as grants) r where c.relkind in ('r', 'p') and ",
+    user_schema!(),
+    " and ",
+    not_extension_member!("pg_class", "c.oid")
+);
+
+/// Columns of every user table, view and materialized view, in attribute order.
+pub const COLUMNS: &str = concat!(
+    "select a.attrelid, json_build_object(",
+    "'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'not_null', a.attnotnull, ",
+    "'default', case when a.attgenerated = '' then pg_get_expr(d.adbin, d.adrelid) end, ",
+    "'generated', case when a.attgenerated <> '' then pg_get_expr(d.adbin, d.adrelid) end, ",
+    "'collation', case when a.attcollation <> t.typcollation then ",
+    collation_name!("a.attcollation"),
+    " end, ",
+    "'identity', case when a.attidentity <> '' then json_build_object('generation', ",
+    "case a.attidentity when 'a' then 'always' else 'by default' end, ",
+    sequence_options!(),
+    ") end, ",
+    "'inherited', a.attinhcount > 0, 'comment', ds.description",
+    ")::text from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace ",
+    "join pg_type t on t.oid = a.atttypid ",
+    "left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum ",
+    "left join pg_description ds on ds.objoid = a.attrelid and ds.classoid = 'pg_class'::regclass and ds.objsubid = a.attnum ",
+    "left join pg_depend sd on a.attidentity <> '' and sd.refclassid = 'pg_class'::regclass and sd.refobjid = a.attrelid ",
+    "and sd.refobjsubid = a.attnum and sd.classid = 'pg_class'::regclass and sd.deptype = 'i' ",
+    "left join pg_sequence s on s.seqrelid = sd.objid ",
+    "where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p', 'v', 'm') and ",
+    user_schema!(),
+    " order by a.attrelid, a.attnum"
+);
+
+/// Constraints declared on tables; those cloned onto partitions or inherited are left out,
+/// since PostgreSQL recreates them with their parent.
+pub const CONSTRAINTS: &str = concat!(
+    "select c.conrelid, row_to_json(r)::text from pg_constraint c ",
+    "join pg_class rel on rel.oid = c.conrelid join pg_namespace n on n.oid = rel.relnamespace ",
+    "left join pg_class fr on fr.oid = c.confrelid left join pg_namespace fn on fn.oid = fr.relnamespace, lateral (select ",
+    "c.conname as name, case c.contype when 'p' then 'primary_key' when 'u' then 'unique' when 'c' then 'check' ",
+    "when 'f' then 'foreign_key' else 'exclusion' end as kind, ",
+    "pg_get_constraintdef(c.oid) as definition, ",
+    "coalesce((select json_agg(a.attname order by k.ord) from unnest(c.conkey) with ordinality k(attnum, ord) ",
+    "join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.attnum), '[]') as columns, ",
+    "case when c.contype = 'f' then json_build_object('table', json_build_object('schema', fn.nspname, 'name', fr.relname), ",
+    "'columns', (select json_agg(a.attname order by k.ord) from unnest(c.confkey) with ordinality k(attnum, ord) ",
+    "join pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.attnum), ",
+    "'on_delete', case c.confdeltype when 'r' then 'restrict' when 'c' then 'cascade' when 'n' then 'set null' ",
+    "when 'd' then 'set default' else 'no action' end, ",
+    "'on_update', case c.confupdtype when 'r' then 'restrict' when 'c' then 'cascade' when 'n' then 'set null' ",
+    "when 'd' then 'set default' else 'no action' end) end as references, ",
+    "c.convalidated as validated, c.condeferrable as deferrable, c.condeferred as initially_deferred, ",
+    "obj_description(c.oid, 'pg_constraint') as comment",
+    ") r where c.contype in ('p', 'u', 'c', 'f', 'x') and c.conrelid <> 0 and c.conparentid = 0 and c.conislocal ",
+    "and rel.relkind in ('r', 'p') and ",
+    user_schema!()
+);
+
+/// Indexes not owned by a constraint and not attached to a partitioned parent index.
+pub const INDEXES: &str = concat!(
+    "select i.indrelid, row_to_json(r)::text from pg_index i ",
+    "join pg_class ic on ic.oid = i.indexrelid join pg_class c on c.oid = i.indrelid ",
+    "join pg_namespace n on n.oid = c.relnamespace join pg_am am on am.oid = ic.relam, lateral (select ",
+    "ic.relname as name, pg_get_indexdef(i.indexrelid) as definition, i.indisunique as unique, am.amname as method, ",
+    "(select json_agg(pg_get_indexdef(i.indexrelid, k, true) order by k) from generate_series(1, i.indnkeyatts) k) as columns, ",
+    "coalesce((select json_agg(pg_get_indexdef(i.indexrelid, k, true) order by k) from generate_series(i.indnkeyatts + 1, i.indnatts) k), '[]') as include, ",
+    "pg_get_expr(i.indpred, i.indrelid) as predicate, obj_description(i.indexrelid, 'pg_class') as comment",
+    ") r where c.relkind in ('r', 'p', 'm') and not ic.relispartition and ",
+    user_schema!(),
+    " and not exists (select 1 from pg_constraint k where k.conindid = i.indexrelid and k.conrelid = i.indrelid ",
+    "and k.contype in ('p', 'u', 'x'))"
+);
+
+pub const TRIGGERS: &str = concat!(
+    "select t.tgrelid, row_to_json(r)::text from pg_trigger t join pg_class c on c.oid = t.tgrelid ",
+    "join pg_namespace n on n.oid = c.relnamespace, lateral (select ",
+    "t.tgname as name, pg_get_triggerdef(t.oid) as definition, ",
+    "case t.tgenabled when 'D' then 'disabled' when 'R' then 'replica' when 'A' then 'always' else 'origin' end as enabled, ",
+    "obj_description(t.oid, 'pg_trigger') as comment",
+    ") r where not t.tgisinternal and t.tgparentid = 0 and ",
+    user_schema!()
+);
+
+pub const POLICIES: &str = concat!(
+    "select p.polrelid, row_to_json(r)::text from pg_policy p join pg_class c on c.oid = p.polrelid ",
+    "join pg_namespace n on n.oid = c.relnamespace, lateral (select ",
+    "p.polname as name, case p.polcmd when 'r' then 'select' when 'a' then 'insert' when 'w' then 'update' ",
+    "when 'd' then 'delete' else 'all' end as command, p.polpermissive as permissive, ",
+    "(select json_agg(case when x = 0 then 'public' else pg_get_userbyid(x) end) from unnest(p.polroles) x) as roles, ",
+    "pg_get_expr(p.polqual, p.polrelid) as using, pg_get_expr(p.polwithcheck, p.polrelid) as with_check, ",
+    "obj_description(p.oid, 'pg_policy') as comment",
+    ") r where ",
+    user_schema!()
+);
+
+pub const VIEWS: &str = concat!(
+    "select c.oid, row_to_json(r)::text from pg_class c join pg_namespace n on n.oid = c.relnamespace, lateral (select ",
+    "n.nspname as schema, c.relname as name, pg_get_userbyid(c.relowner) as owner, ",
+    "c.relkind = 'm' as materialized, pg_get_viewdef(c.oid, true) as definition, ",
+    "coalesce(array_to_json(c.reloptions), '[]') as options, ",
+    "obj_description(c.oid, 'pg_class') as comment, ",
+    grants!("c.relacl", "'r'", "c.relowner"),
+    " as grants) r where c.relkind in ('v', 'm') and ",
+    user_schema!(),
+    " and ",
+    not_extension_member!("pg_class", "c.oid")
+);
+
+pub const FUNCTIONS: &str = concat!(
+    "select p.oid, row_to_json(r)::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace ",
+    "join pg_language l on l.oid = p.prolang, lateral (select ",
+    "n.nspname as schema, p.proname as name, pg_get_function_identity_arguments(p.oid) as arguments, ",
+    "pg_get_userbyid(p.proowner) as owner, case p.prokind when 'p' then 'procedure' else 'function' end as kind, ",
+    "case when p.prokind = 'f' then pg_get_function_result(p.oid) end as returns, ",
+    "l.lanname as language, case p.provolatile when 'i' then 'immutable' when 's' then 'stable' else 'volatile' end as volatility, ",
+    "p.prosecdef as security_definer, p.proisstrict as strict, ",
+    "coalesce(array_to_json(p.proconfig), '[]') as config, pg_get_functiondef(p.oid) as definition, ",
+    "obj_description(p.oid, 'pg_proc') as comment, ",
+    grants!("p.proacl", "'f'", "p.proowner"),
+    " as grants) r where p.prokind in ('f', 'p') and ",
+    user_schema!(),
+    " and ",
+    not_extension_member!("pg_proc", "p.oid")
+);
+
+/// Roles the schema refers to (owners, grantees, policy roles), and every role they belong to.
+pub const ROLES: &str = concat!(
+    "with recursive referenced(oid) as (",
+    "select n.nspowner from pg_namespace n where ",
+    user_schema!(),
+    " union select c.relowner from pg_class c join pg_namespace n on n.oid = c.relnamespace where ",
+    user_schema!(),
+    " union select p.proowner from pg_proc p join pg_namespace n on n.oid = p.pronamespace where ",
+    user_schema!(),
+    " union select t.typowner from pg_type t join pg_namespace n on n.oid = t.typnamespace where ",
+    user_schema!(),
+    " union select unnest(p.polroles) from pg_policy p",
+    " union select (aclexplode(c.relacl)).grantee from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relacl is not null and ",
+    user_schema!(),
+    " union select (aclexplode(p.proacl)).grantee from pg_proc p join pg_namespace n on n.oid = p.pronamespace where p.proacl is not null and ",
+    user_schema!(),
+    " union select (aclexplode(n.nspacl)).grantee from pg_namespace n where n.nspacl is not null and ",
+    user_schema!(),
+    "), closure(oid) as (select oid from referenced union select m.roleid from pg_auth_members m join closure c on m.member = c.oid) ",
+    "select r.oid, json_build_object('name', r.rolname, 'superuser', r.rolsuper, 'bypassrls', r.rolbypassrls, ",
+    "'login', r.rolcanlogin, 'inherit', r.rolinherit, 'member_of', coalesce((select json_agg(g.rolname order by g.rolname) ",
+    "from pg_auth_members m join pg_roles g on g.oid = m.roleid where m.member = r.oid), '[]'))::text ",
+    "from pg_roles r join closure c on c.oid = r.oid where r.rolname !~ '^pg_'"
+);
+
+/// Dependencies between top-level objects, from `pg_depend`. Each side is resolved to the
+/// object that renders it: a column default or check constraint to its table, a view's rewrite
+/// rule to the view, a row type to its table, an array type to its element type. Returns
+/// `(kind, oid, referenced kind, referenced oid)` with kind `r` relation, `t` type, `f` function.
+pub const DEPENDENCIES: &str = "\
+with keys(classid, objid, kind, oid) as (
+    select 'pg_class'::regclass::oid, c.oid, 'r', c.oid from pg_class c
+     where c.oid >= 16384 and c.relkind in ('r', 'p', 'v', 'm', 'S')
+  union all
+    -- A composite type's attributes hang off its pg_class row.
+    select 'pg_class'::regclass::oid, c.oid, 't', c.reltype from pg_class c
+     where c.oid >= 16384 and c.relkind = 'c'
+  union all
+    select 'pg_type'::regclass::oid, t.oid,
+           case when rel.relkind is not null and rel.relkind <> 'c' then 'r' else 't' end,
+           case when rel.relkind is not null and rel.relkind <> 'c' then rel.oid else b.oid end
+      from pg_type t
+      left join pg_type e on e.oid = t.typelem and t.typsubscript = 'array_subscript_handler'::regproc
+      cross join lateral (select coalesce(e.oid, t.oid) as oid, coalesce(e.typrelid, t.typrelid) as typrelid) b
+      left join pg_class rel on rel.oid = b.typrelid
+     where t.oid >= 16384
+  union all
+    select 'pg_proc'::regclass::oid, p.oid, 'f', p.oid from pg_proc p where p.oid >= 16384
+  union all
+    select 'pg_attrdef'::regclass::oid, d.oid, 'r', d.adrelid from pg_attrdef d where d.oid >= 16384
+  union all
+    select 'pg_constraint'::regclass::oid, c.oid,
+           case when c.conrelid <> 0 then 'r' else 't' end,
+           case when c.conrelid <> 0 then c.conrelid else c.contypid end
+      from pg_constraint c where c.contype = 'c' and c.oid >= 16384
+  union all
+    select 'pg_rewrite'::regclass::oid, w.oid, 'r', w.ev_class from pg_rewrite w where w.oid >= 16384
+)
+select distinct a.kind, a.oid, b.kind, b.oid
+  from pg_depend d
+  join keys a on a.classid = d.classid and a.objid = d.objid
+  join keys b on b.classid = d.refclassid and b.objid = d.refobjid
+ where d.deptype = 'n' and d.objid >= 16384 and d.refobjid >= 16384
+   and (a.kind, a.oid) <> (b.kind, b.oid)";

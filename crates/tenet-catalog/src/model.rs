@@ -1,0 +1,504 @@
+//! The catalog model: one normalized, deterministic description of a database schema.
+//!
+//! Everything is keyed by names, never by OIDs, and every list is sorted, so two inspections of
+//! equal schemas compare equal (`==`) and serialize to identical JSON. Expressions and definitions
+//! are PostgreSQL's own renderings (`pg_get_expr`, `format_type`, `pg_get_constraintdef`, ...),
+//! read with an empty `search_path`, so names in them are schema-qualified.
+
+use serde::{Deserialize, Serialize};
+
+/// A whole database schema, as far as Tenet models it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Catalog {
+    #[serde(default)]
+    pub schemas: Vec<Schema>,
+    #[serde(default)]
+    pub extensions: Vec<Extension>,
+    /// Roles the schema refers to (owners, grantees, policy roles) and the roles they belong to.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    #[serde(default)]
+    pub collations: Vec<Collation>,
+    #[serde(default)]
+    pub types: Vec<Type>,
+    #[serde(default)]
+    pub sequences: Vec<Sequence>,
+    #[serde(default)]
+    pub tables: Vec<Table>,
+    #[serde(default)]
+    pub views: Vec<View>,
+    #[serde(default)]
+    pub functions: Vec<Function>,
+}
+
+/// A schema-qualified name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct QualifiedName {
+    pub schema: String,
+    pub name: String,
+}
+
+impl QualifiedName {
+    pub fn new(schema: impl Into<String>, name: impl Into<String>) -> Self {
+        QualifiedName {
+            schema: schema.into(),
+            name: name.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for QualifiedName {
+    /// Renders as quoted SQL: `public.tasks`, `"My Schema"."order"`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}.{}",
+            crate::quote::ident(&self.schema),
+            crate::quote::ident(&self.name)
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schema {
+    pub name: String,
+    pub owner: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<Grant>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extension {
+    pub name: String,
+    pub schema: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Collation {
+    pub schema: String,
+    pub name: String,
+    pub owner: String,
+    /// `libc`, `icu` or `builtin`.
+    pub provider: String,
+    /// ICU or builtin locale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lc_collate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lc_ctype: Option<String>,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub deterministic: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// Role attributes that matter for isolation, and memberships.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub superuser: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub bypassrls: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub login: bool,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub inherit: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub member_of: Vec<String>,
+}
+
+/// One privilege granted to one grantee (`PUBLIC` for everyone).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Grant {
+    pub grantee: String,
+    pub privilege: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub grantable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Type {
+    pub schema: String,
+    pub name: String,
+    pub owner: String,
+    #[serde(flatten)]
+    pub kind: TypeKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Objects this type needs to exist first (see [`ObjectKey`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TypeKind {
+    Enum {
+        labels: Vec<String>,
+    },
+    Domain {
+        base: String,
+        #[serde(default, skip_serializing_if = "is_false")]
+        not_null: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        default: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        collation: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        checks: Vec<DomainCheck>,
+    },
+    Composite {
+        attributes: Vec<CompositeAttribute>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainCheck {
+    pub name: String,
+    /// `CHECK (...)`, with ` NOT VALID` when not validated.
+    pub definition: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompositeAttribute {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub data_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collation: Option<String>,
+}
+
+/// A free-standing sequence (identity sequences belong to their column).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sequence {
+    pub schema: String,
+    pub name: String,
+    pub owner: String,
+    #[serde(flatten)]
+    pub options: SequenceOptions,
+    /// `OWNED BY` column, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owned_by: Option<ColumnRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<Grant>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SequenceOptions {
+    pub data_type: String,
+    pub start: i64,
+    pub increment: i64,
+    pub min: i64,
+    pub max: i64,
+    pub cache: i64,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cycle: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ColumnRef {
+    pub table: QualifiedName,
+    pub column: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Table {
+    pub schema: String,
+    pub name: String,
+    pub owner: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unlogged: bool,
+    /// `PARTITION BY` clause of a partitioned table, e.g. `RANGE (created_at)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_by: Option<String>,
+    /// Parent and bound of a partition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_of: Option<PartitionOf>,
+    /// Parents of an inheritance child, in inheritance order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inherits: Vec<QualifiedName>,
+    /// Storage parameters (`fillfactor=70`, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub rls_enabled: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub rls_forced: bool,
+    /// In attribute order.
+    #[serde(default)]
+    pub columns: Vec<Column>,
+    /// Constraints declared on this table (not those cloned from a parent), by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<Constraint>,
+    /// Indexes that no constraint owns and no parent index cloned, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<Index>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<Trigger>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<Policy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<Grant>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+}
+
+impl Table {
+    pub fn qualified_name(&self) -> QualifiedName {
+        QualifiedName::new(&self.schema, &self.name)
+    }
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionOf {
+    pub parent: QualifiedName,
+    /// `FOR VALUES ...` or `DEFAULT`.
+    pub bound: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub data_type: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub not_null: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Set only when it differs from the type's default collation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
+    /// Expression of a `GENERATED ALWAYS AS (...) STORED` column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<String>,
+    /// Comes from a parent table (inheritance or partitioning).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub inherited: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// `always` or `by default`.
+    pub generation: String,
+    #[serde(flatten)]
+    pub sequence: SequenceOptions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConstraintKind {
+    PrimaryKey,
+    Unique,
+    Check,
+    ForeignKey,
+    Exclusion,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Constraint {
+    pub name: String,
+    pub kind: ConstraintKind,
+    /// PostgreSQL's rendering, e.g. `FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE`.
+    pub definition: String,
+    /// Constrained columns, in key order (empty for a check on an expression only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub references: Option<ForeignKey>,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub validated: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deferrable: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub initially_deferred: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignKey {
+    pub table: QualifiedName,
+    pub columns: Vec<String>,
+    /// `no action`, `restrict`, `cascade`, `set null` or `set default`.
+    pub on_delete: String,
+    pub on_update: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Index {
+    pub name: String,
+    /// `CREATE [UNIQUE] INDEX ...` as PostgreSQL renders it.
+    pub definition: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unique: bool,
+    pub method: String,
+    /// Key columns or expressions, in order.
+    pub columns: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trigger {
+    pub name: String,
+    /// `CREATE [CONSTRAINT] TRIGGER ...` as PostgreSQL renders it.
+    pub definition: String,
+    /// `origin` (the default, omitted), `disabled`, `replica` or `always`.
+    #[serde(default = "origin", skip_serializing_if = "is_origin")]
+    pub enabled: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    pub name: String,
+    /// `all`, `select`, `insert`, `update` or `delete`.
+    pub command: String,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub permissive: bool,
+    /// Role names; `public` means every role.
+    pub roles: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub using: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_check: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct View {
+    pub schema: String,
+    pub name: String,
+    pub owner: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub materialized: bool,
+    /// The `SELECT` as PostgreSQL renders it.
+    pub definition: String,
+    /// View options (`security_invoker=true`, `check_option=local`) or matview storage parameters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    #[serde(default)]
+    pub columns: Vec<ViewColumn>,
+    /// Indexes of a materialized view.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<Index>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<Grant>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+}
+
+impl View {
+    /// True when the view runs with the caller's privileges (and so the caller's RLS).
+    pub fn security_invoker(&self) -> bool {
+        self.options
+            .iter()
+            .any(|o| o == "security_invoker=true" || o == "security_invoker=on")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewColumn {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub data_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Function {
+    pub schema: String,
+    pub name: String,
+    /// Identity arguments, e.g. `p_user uuid, p_limit integer` (what makes an overload unique).
+    pub arguments: String,
+    pub owner: String,
+    /// `function` or `procedure`.
+    pub kind: String,
+    /// Result type (`SETOF public.tasks`, `TABLE(...)`, `trigger`); absent for procedures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returns: Option<String>,
+    pub language: String,
+    /// `immutable`, `stable` or `volatile`.
+    pub volatility: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub security_definer: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub strict: bool,
+    /// `SET` options, e.g. `search_path=public`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config: Vec<String>,
+    /// Complete `CREATE OR REPLACE FUNCTION` text from `pg_get_functiondef`.
+    pub definition: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<Grant>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+}
+
+impl Function {
+    /// `public.f(integer, text)`: the name that identifies the overload in SQL.
+    pub fn signature(&self) -> String {
+        format!(
+            "{}({})",
+            QualifiedName::new(&self.schema, &self.name),
+            self.arguments
+        )
+    }
+}
+
+/// Stable keys for top-level objects, used in `depends_on`: `table public.tasks`,
+/// `view public.open_tasks`, `function public.f(integer)`, `type public.status`,
+/// `sequence public.seq`.
+pub struct ObjectKey;
+
+impl ObjectKey {
+    pub fn relation(kind: &str, schema: &str, name: &str) -> String {
+        format!("{kind} {}", QualifiedName::new(schema, name))
+    }
+    pub fn function(f: &Function) -> String {
+        format!("function {}", f.signature())
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+fn is_true(b: &bool) -> bool {
+    *b
+}
+fn yes() -> bool {
+    true
+}
+fn origin() -> String {
+    "origin".into()
+}
+fn is_origin(s: &String) -> bool {
+    s == "origin"
+}

@@ -1,0 +1,62 @@
+//! `tenet plan`: the SQL that turns one schema into another, with its locks and hazards.
+
+use std::io::Write;
+
+use tenet_diff::Options;
+
+use crate::failure::Failure;
+use crate::source::{ScratchServer, Source};
+use crate::ServerArgs;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Where the schema is now: a postgres:// URL, a .sql file or directory, or a migrations
+    /// directory (its .up.sql files replayed in order).
+    #[arg(long)]
+    pub from: String,
+    /// What it should become, in the same forms.
+    #[arg(long)]
+    pub to: String,
+    /// Print the reverse plan, from --to back to --from.
+    #[arg(long)]
+    pub down: bool,
+    /// Accept steps that lose data: dropped tables or columns, narrowing type changes.
+    #[arg(long)]
+    pub allow_destructive: bool,
+    #[arg(long, value_enum, default_value_t = Format::Sql)]
+    pub format: Format,
+    #[command(flatten)]
+    pub servers: ServerArgs,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+pub enum Format {
+    Sql,
+    Json,
+}
+
+pub fn run(args: Args) -> Result<i32, Failure> {
+    let scratch = ScratchServer::new(&args.servers);
+    let from = Source::parse(&args.from).catalog(&scratch)?;
+    let to = Source::parse(&args.to).catalog(&scratch)?;
+    let (from, to) = if args.down { (to, from) } else { (from, to) };
+    let options = Options {
+        allow_destructive: args.allow_destructive,
+    };
+    let plan = tenet_diff::plan(&from, &to, &options).map_err(|e| Failure {
+        code: 1,
+        message: e.to_string(),
+    })?;
+    let text = match args.format {
+        Format::Sql => plan.to_sql(),
+        Format::Json => plan.to_json(),
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(0),
+    }
+}

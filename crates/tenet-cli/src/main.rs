@@ -1,0 +1,64 @@
+//! The `tenet` command line: parses arguments, runs one command, maps failures to exit codes
+//! (0 clean, 1 findings, 2 usage or configuration, 3 database or I/O).
+
+mod commands;
+mod failure;
+mod source;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "tenet",
+    version,
+    about = "A persistence engineer for multi-tenant PostgreSQL: schema as code, checked against a real server."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where Tenet finds servers. Shared by every command that touches PostgreSQL.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ServerArgs {
+    /// The database to work on.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    pub url: Option<String>,
+    /// A server for scratch databases, where schema files are applied to be read back. Without
+    /// it (and without --url), Tenet starts a throwaway PostgreSQL from the local binaries.
+    #[arg(long, env = "TENET_DEV_URL", hide_env_values = true, global = true)]
+    pub dev_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the normalized catalog of a database or of schema files.
+    Inspect(commands::inspect::Args),
+    /// Print the SQL that turns one schema into another, with locks and hazards.
+    Plan(commands::plan::Args),
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TENET_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Inspect(args) => commands::inspect::run(args),
+        Command::Plan(args) => commands::plan::run(args),
+    };
+    let code = match result {
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            failure.code
+        }
+    };
+    // Destructors have run by now; this catches anything registered but not yet cleaned.
+    tenet_pg::run_cleanup();
+    std::process::exit(code);
+}

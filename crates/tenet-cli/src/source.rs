@@ -1,0 +1,72 @@
+//! Schema sources: a live database, or SQL files applied to a scratch database. Either way the
+//! result is a catalog read from PostgreSQL itself.
+
+use std::cell::OnceCell;
+use std::path::PathBuf;
+
+use tenet_catalog::Catalog;
+use tenet_pg::Server;
+
+use crate::failure::Failure;
+use crate::ServerArgs;
+
+pub enum Source {
+    Url(String),
+    /// A `.sql` file, a directory of them (desired state), or a migrations directory (its
+    /// `.up.sql` files replayed in version order).
+    Files(PathBuf),
+}
+
+impl Source {
+    /// A URL when it looks like one, else a path.
+    pub fn parse(text: &str) -> Source {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Source::Url(text.to_string())
+        } else {
+            Source::Files(PathBuf::from(text))
+        }
+    }
+
+    /// Read the catalog this source stands for.
+    pub fn catalog(&self, scratch: &ScratchServer) -> Result<Catalog, Failure> {
+        match self {
+            Source::Url(url) => {
+                let server = Server::from_url(url)?;
+                let mut client = server.connect()?;
+                Ok(tenet_catalog::inspect(&mut client)?)
+            }
+            Source::Files(path) => {
+                // Read the files first: a missing path should not cost a server start.
+                let files = tenet_catalog::source::sql_files(path)?;
+                let database = scratch.get()?.scratch()?;
+                let mut client = database.connect()?;
+                tenet_catalog::source::apply_files(&mut client, &files)?;
+                Ok(tenet_catalog::inspect(&mut client)?)
+            }
+        }
+    }
+}
+
+/// The server scratch databases go on, started or reached only when first needed and shared
+/// by every source of one command.
+pub struct ScratchServer<'a> {
+    args: &'a ServerArgs,
+    server: OnceCell<Server>,
+}
+
+impl<'a> ScratchServer<'a> {
+    pub fn new(args: &'a ServerArgs) -> Self {
+        ScratchServer {
+            args,
+            server: OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> Result<&Server, Failure> {
+        if let Some(server) = self.server.get() {
+            return Ok(server);
+        }
+        let server = Server::resolve(&[self.args.dev_url.as_deref(), self.args.url.as_deref()])?;
+        Ok(self.server.get_or_init(|| server))
+    }
+}

@@ -1,0 +1,1205 @@
+//! The differ: compares two catalogs object by object and emits steps phase by phase.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use tenet_catalog::model::*;
+use tenet_catalog::quote::{ident, literal};
+use tenet_catalog::render::{self, Node};
+
+use crate::plan::{Hazard, Lock, Plan, Step};
+use crate::table;
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Accept steps that lose data (drop table or column, narrowing type changes, ...).
+    pub allow_destructive: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("the plan loses data; rerun with --allow-destructive to accept it:\n{}", describe(.0))]
+    Destructive(Vec<Step>),
+}
+
+fn describe(steps: &[Step]) -> String {
+    steps
+        .iter()
+        .map(|s| {
+            format!(
+                "  {}: {}",
+                s.object,
+                s.sql.lines().next().unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The plan from `from` to `to`. Renames are never guessed: a renamed object is dropped and
+/// created, and so needs `allow_destructive` when it holds data.
+pub fn plan(from: &Catalog, to: &Catalog, options: &Options) -> Result<Plan, PlanError> {
+    let plan = Plan {
+        steps: Differ::new(from, to).run(),
+    };
+    let destructive: Vec<Step> = plan
+        .steps
+        .iter()
+        .filter(|s| s.is_destructive())
+        .cloned()
+        .collect();
+    if !options.allow_destructive && !destructive.is_empty() {
+        return Err(PlanError::Destructive(destructive));
+    }
+    Ok(plan)
+}
+
+/// One catalog, indexed by the keys the diff matches objects on.
+pub(crate) struct Side<'a> {
+    pub catalog: &'a Catalog,
+    pub tables: BTreeMap<QualifiedName, &'a Table>,
+    pub views: BTreeMap<QualifiedName, &'a View>,
+    pub functions: BTreeMap<String, &'a Function>,
+    pub types: BTreeMap<QualifiedName, &'a Type>,
+    pub sequences: BTreeMap<QualifiedName, &'a Sequence>,
+    pub collations: BTreeMap<QualifiedName, &'a Collation>,
+    /// Table rows by name, for `render::create_table` (partitions look up their parent).
+    pub table_map: HashMap<QualifiedName, &'a Table>,
+}
+
+impl<'a> Side<'a> {
+    fn new(catalog: &'a Catalog) -> Side<'a> {
+        let qn = |s: &str, n: &str| QualifiedName::new(s, n);
+        Side {
+            catalog,
+            tables: catalog
+                .tables
+                .iter()
+                .map(|t| (t.qualified_name(), t))
+                .collect(),
+            views: catalog
+                .views
+                .iter()
+                .map(|v| (qn(&v.schema, &v.name), v))
+                .collect(),
+            functions: catalog
+                .functions
+                .iter()
+                .map(|f| (ObjectKey::function(f), f))
+                .collect(),
+            types: catalog
+                .types
+                .iter()
+                .map(|t| (qn(&t.schema, &t.name), t))
+                .collect(),
+            sequences: catalog
+                .sequences
+                .iter()
+                .map(|s| (qn(&s.schema, &s.name), s))
+                .collect(),
+            collations: catalog
+                .collations
+                .iter()
+                .map(|c| (qn(&c.schema, &c.name), c))
+                .collect(),
+            table_map: catalog
+                .tables
+                .iter()
+                .map(|t| (t.qualified_name(), t))
+                .collect(),
+        }
+    }
+}
+
+pub(crate) fn view_key(v: &View) -> String {
+    let kind = if v.materialized {
+        "materialized view"
+    } else {
+        "view"
+    };
+    ObjectKey::relation(kind, &v.schema, &v.name)
+}
+
+pub(crate) fn table_key(t: &Table) -> String {
+    ObjectKey::relation("table", &t.schema, &t.name)
+}
+
+fn type_key(t: &Type) -> String {
+    ObjectKey::relation("type", &t.schema, &t.name)
+}
+
+struct Differ<'a> {
+    a: Side<'a>,
+    b: Side<'a>,
+    /// Keys (of `from`) of views and functions dropped up front and created again later.
+    recreated: BTreeSet<String>,
+    /// Functions whose drop waits until tables no longer use them.
+    late_function_drops: BTreeSet<String>,
+    /// Tables dropped before the creates, because something new takes their name.
+    early_table_drops: BTreeSet<QualifiedName>,
+    /// Steps that must wait until every table is gone or altered (old types parked aside).
+    late_drops: Vec<Step>,
+    /// Qualified names of enum types on either side: casts between them go through text.
+    enums: BTreeSet<String>,
+    steps: Vec<Step>,
+}
+
+impl<'a> Differ<'a> {
+    fn new(from: &'a Catalog, to: &'a Catalog) -> Differ<'a> {
+        Differ {
+            a: Side::new(from),
+            b: Side::new(to),
+            recreated: BTreeSet::new(),
+            late_function_drops: BTreeSet::new(),
+            early_table_drops: BTreeSet::new(),
+            late_drops: Vec::new(),
+            enums: from
+                .types
+                .iter()
+                .chain(&to.types)
+                .filter(|t| matches!(t.kind, TypeKind::Enum { .. }))
+                .map(|t| QualifiedName::new(&t.schema, &t.name).to_string())
+                .collect(),
+            steps: Vec::new(),
+        }
+    }
+
+    /// The view of the same name in `from`, unless it is dropped and created again.
+    fn old_view(&self, v: &View) -> Option<&'a View> {
+        let old = self.a.views.get(&QualifiedName::new(&v.schema, &v.name))?;
+        (!self.recreated.contains(&view_key(old))).then_some(*old)
+    }
+
+    fn run(mut self) -> Vec<Step> {
+        self.find_recreated();
+        self.drop_recreated();
+        self.create_containers();
+        self.change_types_and_sequences();
+        let (mut fk_drops, mut other_drops) = (Vec::new(), Vec::new());
+        for (name, old) in &self.a.tables {
+            if let Some(new) = self.b.tables.get(name) {
+                let (fks, others) = table::drop_changed_parts(old, new);
+                fk_drops.extend(fks);
+                other_drops.extend(others);
+            } else {
+                fk_drops.extend(table::drop_foreign_keys(old));
+            }
+        }
+        // Every foreign key goes before any key it may reference.
+        self.steps.extend(fk_drops);
+        self.steps.extend(other_drops);
+        self.drop_tables_whose_names_are_reused();
+        self.create_and_alter();
+        self.add_table_parts();
+        self.drop_removed();
+        self.comments_owners_grants();
+        self.steps
+    }
+
+    /// Views and functions that must be dropped and created again: those changed in ways
+    /// `CREATE OR REPLACE` cannot express, those that are gone, and everything that depends on
+    /// them or on a table whose column types change.
+    fn find_recreated(&mut self) {
+        let mut changed: BTreeSet<String> = BTreeSet::new();
+        for (name, v) in &self.a.views {
+            if self.b.views.get(name).is_none_or(|new| !same_view(v, new)) {
+                changed.insert(view_key(v));
+            }
+        }
+        for (key, f) in &self.a.functions {
+            match self.b.functions.get(key) {
+                None => {
+                    // Gone. Dropped at the end, when nothing uses it any more; early only when
+                    // a new overload of the same name could clash with it.
+                    let clash = self
+                        .b
+                        .catalog
+                        .functions
+                        .iter()
+                        .any(|n| n.schema == f.schema && n.name == f.name);
+                    let used_by_table = self
+                        .a
+                        .catalog
+                        .tables
+                        .iter()
+                        .any(|t| t.depends_on.contains(key));
+                    if clash && !used_by_table {
+                        changed.insert(key.clone());
+                    } else {
+                        self.late_function_drops.insert(key.clone());
+                    }
+                }
+                Some(new) if new.returns != f.returns || new.kind != f.kind => {
+                    changed.insert(key.clone());
+                }
+                Some(_) => {}
+            }
+        }
+        // Tables and types whose shape changes under their dependents.
+        let mut shaken: BTreeSet<String> = BTreeSet::new();
+        for (name, old) in &self.a.tables {
+            match self.b.tables.get(name) {
+                Some(new) if !table::shape_changes(old, new) => {}
+                _ => {
+                    shaken.insert(table_key(old));
+                }
+            }
+        }
+        for (name, old) in &self.a.types {
+            match self.b.types.get(name) {
+                Some(new) if new.kind == old.kind => {}
+                Some(new) if enum_additions(old, new).is_some() => {}
+                _ => {
+                    shaken.insert(type_key(old));
+                }
+            }
+        }
+        // Tables with a column of a replaced type change shape too.
+        for t in self.a.tables.values() {
+            let uses_shaken = t.columns.iter().any(|c| {
+                let base = c.data_type.trim_end_matches("[]");
+                self.a.types.values().any(|ty| {
+                    shaken.contains(&type_key(ty))
+                        && QualifiedName::new(&ty.schema, &ty.name).to_string() == base
+                })
+            });
+            if uses_shaken {
+                shaken.insert(table_key(t));
+            }
+        }
+        // Spread to dependents until nothing changes.
+        loop {
+            let mut grew = false;
+            let dirty = |deps: &Vec<String>| {
+                deps.iter()
+                    .any(|d| changed.contains(d) || shaken.contains(d))
+            };
+            let mut add = Vec::new();
+            for v in self.a.views.values() {
+                if !changed.contains(&view_key(v)) && dirty(&v.depends_on) {
+                    add.push(view_key(v));
+                }
+            }
+            for (key, f) in &self.a.functions {
+                if !changed.contains(key)
+                    && !self.late_function_drops.contains(key)
+                    && dirty(&f.depends_on)
+                {
+                    add.push(key.clone());
+                }
+            }
+            for key in add {
+                grew |= changed.insert(key);
+            }
+            if !grew {
+                break;
+            }
+        }
+        self.recreated = changed;
+    }
+
+    fn drop_recreated(&mut self) {
+        let mut nodes = Vec::new();
+        let mut drops = Vec::new();
+        for v in self
+            .a
+            .views
+            .values()
+            .filter(|v| self.recreated.contains(&view_key(v)))
+        {
+            let kind = if v.materialized {
+                "MATERIALIZED VIEW"
+            } else {
+                "VIEW"
+            };
+            let name = QualifiedName::new(&v.schema, &v.name);
+            nodes.push(Node {
+                key: view_key(v),
+                rank: 4,
+                depends_on: v.depends_on.clone(),
+            });
+            drops.push(
+                Step::new(view_key(v), format!("DROP {kind} {name};")).lock(Lock::AccessExclusive),
+            );
+        }
+        for (key, f) in self
+            .a
+            .functions
+            .iter()
+            .filter(|(k, _)| self.recreated.contains(*k))
+        {
+            nodes.push(Node {
+                key: key.clone(),
+                rank: 2,
+                depends_on: f.depends_on.clone(),
+            });
+            drops.push(Step::new(
+                key.clone(),
+                format!("DROP {} {};", f.kind.to_uppercase(), f.signature()),
+            ));
+        }
+        // Triggers and policies that call a dropped function go first; they come back later.
+        for old in self.a.tables.values() {
+            if let Some(new) = self.b.tables.get(&old.qualified_name()) {
+                self.steps
+                    .extend(table::drop_callers(old, new, &self.a, &self.recreated));
+            }
+        }
+        let order = render::dependency_order(&nodes);
+        for i in order.into_iter().rev() {
+            self.steps.push(drops[i].clone());
+        }
+    }
+
+    fn create_containers(&mut self) {
+        let a = self.a.catalog;
+        let b = self.b.catalog;
+        for role in &b.roles {
+            if !a.roles.iter().any(|r| r.name == role.name) {
+                self.steps.push(Step::new(
+                    format!("role {}", role.name),
+                    render::create_role(role),
+                ));
+                for group in &role.member_of {
+                    self.steps.push(Step::new(
+                        format!("role {}", role.name),
+                        format!("GRANT {} TO {};", ident(group), ident(&role.name)),
+                    ));
+                }
+            }
+        }
+        for s in &b.schemas {
+            if !a.schemas.iter().any(|x| x.name == s.name) {
+                self.steps.push(Step::new(
+                    format!("schema {}", s.name),
+                    format!("CREATE SCHEMA {};", ident(&s.name)),
+                ));
+            }
+        }
+        for e in &b.extensions {
+            let object = format!("extension {}", e.name);
+            match a.extensions.iter().find(|x| x.name == e.name) {
+                None => self.steps.push(Step::new(
+                    object,
+                    format!(
+                        "CREATE EXTENSION {} WITH SCHEMA {} VERSION {};",
+                        ident(&e.name),
+                        ident(&e.schema),
+                        literal(&e.version)
+                    ),
+                )),
+                Some(old) => {
+                    if old.version != e.version {
+                        self.steps.push(Step::new(
+                            object.clone(),
+                            format!(
+                                "ALTER EXTENSION {} UPDATE TO {};",
+                                ident(&e.name),
+                                literal(&e.version)
+                            ),
+                        ));
+                    }
+                    if old.schema != e.schema {
+                        self.steps.push(Step::new(
+                            object,
+                            format!(
+                                "ALTER EXTENSION {} SET SCHEMA {};",
+                                ident(&e.name),
+                                ident(&e.schema)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        for (name, c) in &self.b.collations {
+            let old = self.a.collations.get(name);
+            if old.is_none_or(|old| !same_collation(old, c)) {
+                let mut sql = String::new();
+                if old.is_some() {
+                    sql.push_str(&format!("DROP COLLATION {name};\n"));
+                }
+                sql.push_str(&format!("{};", render::create_collation(c)));
+                self.steps.push(Step::new(format!("collation {name}"), sql));
+            }
+        }
+    }
+
+    /// Changes made in place before anything uses them: new enum values, domain and composite
+    /// changes, sequence options.
+    fn change_types_and_sequences(&mut self) {
+        for (name, new) in &self.b.types {
+            let Some(old) = self.a.types.get(name) else {
+                continue;
+            };
+            let object = type_key(new);
+            if let Some(additions) = enum_additions(old, new) {
+                for sql in additions {
+                    // A new value cannot be used in the transaction that adds it.
+                    self.steps.push(
+                        Step::new(object.clone(), sql)
+                            .outside_transaction()
+                            .note("a new enum value is usable only once committed"),
+                    );
+                }
+                continue;
+            }
+            match (&old.kind, &new.kind) {
+                (
+                    TypeKind::Domain {
+                        base: b1,
+                        not_null: n1,
+                        default: d1,
+                        collation: c1,
+                        checks: k1,
+                    },
+                    TypeKind::Domain {
+                        base: b2,
+                        not_null: n2,
+                        default: d2,
+                        collation: c2,
+                        checks: k2,
+                    },
+                ) if b1 == b2 && c1 == c2 => {
+                    let domain = format!("ALTER DOMAIN {name}");
+                    if d1 != d2 {
+                        let sql = match d2 {
+                            Some(d) => format!("{domain} SET DEFAULT {d};"),
+                            None => format!("{domain} DROP DEFAULT;"),
+                        };
+                        self.steps.push(Step::new(object.clone(), sql));
+                    }
+                    if n1 != n2 {
+                        let sql = if *n2 {
+                            format!("{domain} SET NOT NULL;")
+                        } else {
+                            format!("{domain} DROP NOT NULL;")
+                        };
+                        let step = Step::new(object.clone(), sql);
+                        self.steps.push(if *n2 {
+                            step.hazard(Hazard::MayFailOnExistingRows)
+                        } else {
+                            step
+                        });
+                    }
+                    for check in k1.iter().filter(|c| !k2.contains(c)) {
+                        self.steps.push(Step::new(
+                            object.clone(),
+                            format!("{domain} DROP CONSTRAINT {};", ident(&check.name)),
+                        ));
+                    }
+                    for check in k2.iter().filter(|c| !k1.contains(c)) {
+                        let sql = format!(
+                            "{domain} ADD CONSTRAINT {} {};",
+                            ident(&check.name),
+                            check.definition
+                        );
+                        self.steps.push(
+                            Step::new(object.clone(), sql).hazard(Hazard::MayFailOnExistingRows),
+                        );
+                    }
+                }
+                (
+                    TypeKind::Composite { attributes: a1 },
+                    TypeKind::Composite { attributes: a2 },
+                ) => {
+                    let ty = format!("ALTER TYPE {name}");
+                    for attr in a1.iter().filter(|x| !a2.iter().any(|y| y.name == x.name)) {
+                        self.steps.push(
+                            Step::new(
+                                object.clone(),
+                                format!("{ty} DROP ATTRIBUTE {};", ident(&attr.name)),
+                            )
+                            .hazard(Hazard::DataLoss),
+                        );
+                    }
+                    for attr in a2 {
+                        let collate = attr
+                            .collation
+                            .as_ref()
+                            .map(|c| format!(" COLLATE {c}"))
+                            .unwrap_or_default();
+                        match a1.iter().find(|x| x.name == attr.name) {
+                            None => self.steps.push(Step::new(
+                                object.clone(),
+                                format!(
+                                    "{ty} ADD ATTRIBUTE {} {}{collate};",
+                                    ident(&attr.name),
+                                    attr.data_type
+                                ),
+                            )),
+                            Some(old) if old != attr => self.steps.push(
+                                Step::new(
+                                    object.clone(),
+                                    format!(
+                                        "{ty} ALTER ATTRIBUTE {} TYPE {}{collate};",
+                                        ident(&attr.name),
+                                        attr.data_type
+                                    ),
+                                )
+                                .hazard(Hazard::MayFailOnExistingRows),
+                            ),
+                            Some(_) => {}
+                        }
+                    }
+                }
+                _ if old.kind == new.kind => {}
+                // Anything else (an enum losing values, a domain's base changing) is replaced.
+                _ => {
+                    let (now, later) = replace_type(old, new, &self.a, &self.b);
+                    self.steps.push(now);
+                    self.late_drops.push(later);
+                }
+            }
+        }
+        for (name, new) in &self.b.sequences {
+            let object = ObjectKey::relation("sequence", &name.schema, &name.name);
+            match self.a.sequences.get(name) {
+                None => {
+                    let mut sql = String::new();
+                    render::create_sequence(&mut sql, new);
+                    self.steps.push(Step::new(object, sql));
+                }
+                Some(old) if old.options != new.options => {
+                    let o = &new.options;
+                    let sql = format!(
+                        "ALTER SEQUENCE {name} AS {} {};",
+                        o.data_type,
+                        render::sequence_options(o).replacen("START WITH", "START WITH", 1)
+                    );
+                    self.steps.push(Step::new(object, sql));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// Create new objects, replace functions, alter existing tables, create views: one pass in
+    /// the dependency order of the target catalog.
+    fn create_and_alter(&mut self) {
+        enum Work<'b> {
+            CreateType(&'b Type),
+            Function(&'b Function),
+            CreateTable(&'b Table),
+            AlterTable(&'b Table, &'b Table),
+            CreateView(&'b View),
+        }
+        let mut work: Vec<Work> = Vec::new();
+        let mut nodes: Vec<Node> = Vec::new();
+        for (name, t) in &self.b.types {
+            if !self.a.types.contains_key(name) {
+                nodes.push(Node {
+                    key: type_key(t),
+                    rank: 0,
+                    depends_on: t.depends_on.clone(),
+                });
+                work.push(Work::CreateType(t));
+            }
+        }
+        for (key, f) in &self.b.functions {
+            let changed = match self.a.functions.get(key) {
+                None => true,
+                Some(old) => self.recreated.contains(key) || old.definition != f.definition,
+            };
+            if changed {
+                nodes.push(Node {
+                    key: key.clone(),
+                    rank: 2,
+                    depends_on: f.depends_on.clone(),
+                });
+                work.push(Work::Function(f));
+            }
+        }
+        for (name, t) in &self.b.tables {
+            nodes.push(Node {
+                key: table_key(t),
+                rank: 3,
+                depends_on: table_dependencies(t),
+            });
+            work.push(match self.a.tables.get(name) {
+                None => Work::CreateTable(t),
+                Some(old) => Work::AlterTable(old, t),
+            });
+        }
+        for v in self.b.views.values() {
+            if self.old_view(v).is_none() {
+                nodes.push(Node {
+                    key: view_key(v),
+                    rank: 4,
+                    depends_on: v.depends_on.clone(),
+                });
+                work.push(Work::CreateView(v));
+            }
+        }
+        for i in render::dependency_order(&nodes) {
+            match work[i] {
+                Work::CreateType(t) => {
+                    let mut sql = String::new();
+                    render::create_type(&mut sql, t);
+                    self.steps.push(Step::new(type_key(t), sql));
+                }
+                Work::Function(f) => {
+                    let sql = format!("{};", f.definition.trim_end());
+                    self.steps.push(Step::new(ObjectKey::function(f), sql));
+                }
+                Work::CreateTable(t) => {
+                    let mut sql = String::new();
+                    render::create_table(&mut sql, t, &self.b.table_map);
+                    let mut step = Step::new(table_key(t), sql);
+                    if let Some(p) = &t.partition_of {
+                        if self.a.tables.contains_key(&p.parent) {
+                            step = step
+                                .lock(Lock::AccessExclusive)
+                                .note(format!("attaching a partition locks {}", p.parent));
+                        }
+                    }
+                    self.steps.push(step);
+                }
+                Work::AlterTable(old, new) => {
+                    self.steps
+                        .extend(table::alter(old, new, &self.b.table_map, &self.enums))
+                }
+                Work::CreateView(v) => {
+                    let mut sql = String::new();
+                    render::create_view(&mut sql, v);
+                    self.steps.push(Step::new(view_key(v), sql));
+                }
+            }
+        }
+    }
+
+    fn add_table_parts(&mut self) {
+        let mut foreign_keys = Vec::new();
+        for (name, new) in &self.b.tables {
+            let old = self.a.tables.get(name).copied();
+            let (parts, fks) = table::add_parts(old, new, &self.a, &self.recreated);
+            self.steps.extend(parts);
+            foreign_keys.extend(fks);
+        }
+        // Foreign keys last: they need the referenced keys in place.
+        self.steps.extend(foreign_keys);
+        for (name, s) in &self.b.sequences {
+            let old = self.a.sequences.get(name).and_then(|o| o.owned_by.as_ref());
+            if s.owned_by.as_ref() != old {
+                let owner = match &s.owned_by {
+                    Some(c) => format!("{}.{}", c.table, ident(&c.column)),
+                    None => "NONE".into(),
+                };
+                let object = ObjectKey::relation("sequence", &name.schema, &name.name);
+                self.steps.push(Step::new(
+                    object,
+                    format!("ALTER SEQUENCE {name} OWNED BY {owner};"),
+                ));
+            }
+        }
+        for v in self.b.views.values() {
+            let old = self.old_view(v);
+            for index in &v.indexes {
+                if old.is_none_or(|o| !o.indexes.contains(index)) {
+                    self.steps.push(
+                        Step::new(view_key(v), format!("{};", index.definition))
+                            .lock(Lock::Share)
+                            .hazard(Hazard::IndexBuild),
+                    );
+                }
+            }
+            if let Some(old) = old {
+                for index in old.indexes.iter().filter(|i| !v.indexes.contains(i)) {
+                    let sql = format!("DROP INDEX {};", QualifiedName::new(&v.schema, &index.name));
+                    self.steps
+                        .push(Step::new(view_key(v), sql).lock(Lock::AccessExclusive));
+                }
+            }
+        }
+    }
+
+    /// A table replaced by a view or sequence of the same name must go before it is created.
+    fn drop_tables_whose_names_are_reused(&mut self) {
+        for (name, t) in &self.a.tables {
+            let reused = self.b.views.contains_key(name) || self.b.sequences.contains_key(name);
+            if reused && !self.b.tables.contains_key(name) {
+                self.early_table_drops.insert(name.clone());
+                self.steps.push(
+                    Step::new(table_key(t), format!("DROP TABLE {name};"))
+                        .lock(Lock::AccessExclusive)
+                        .hazard(Hazard::DataLoss),
+                );
+            }
+        }
+    }
+
+    fn drop_removed(&mut self) {
+        let b = &self.b;
+        let mut nodes = Vec::new();
+        let mut drops: Vec<Step> = Vec::new();
+        let dropped_tables: BTreeSet<&QualifiedName> = self
+            .a
+            .tables
+            .keys()
+            .filter(|n| !b.tables.contains_key(*n))
+            .collect();
+        for (name, t) in &self.a.tables {
+            if b.tables.contains_key(name) || self.early_table_drops.contains(name) {
+                continue;
+            }
+            // Partitions go with their parent.
+            if t.partition_of
+                .as_ref()
+                .is_some_and(|p| dropped_tables.contains(&p.parent))
+            {
+                continue;
+            }
+            nodes.push(Node {
+                key: table_key(t),
+                rank: 3,
+                depends_on: table_dependencies(t),
+            });
+            drops.push(
+                Step::new(table_key(t), format!("DROP TABLE {name};"))
+                    .lock(Lock::AccessExclusive)
+                    .hazard(Hazard::DataLoss),
+            );
+        }
+        for (name, s) in &self.a.sequences {
+            let owner_dropped = s.owned_by.as_ref().is_some_and(|o| {
+                dropped_tables.contains(&o.table)
+                    || b.tables
+                        .get(&o.table)
+                        .is_some_and(|t| t.column(&o.column).is_none())
+            });
+            if !b.sequences.contains_key(name) && !owner_dropped {
+                let key = ObjectKey::relation("sequence", &name.schema, &name.name);
+                nodes.push(Node {
+                    key: key.clone(),
+                    rank: 1,
+                    depends_on: Vec::new(),
+                });
+                drops.push(Step::new(key, format!("DROP SEQUENCE {name};")));
+            }
+        }
+        for key in &self.late_function_drops {
+            let f = self.a.functions[key];
+            nodes.push(Node {
+                key: key.clone(),
+                rank: 2,
+                depends_on: f.depends_on.clone(),
+            });
+            drops.push(Step::new(
+                key.clone(),
+                format!("DROP {} {};", f.kind.to_uppercase(), f.signature()),
+            ));
+        }
+        for (name, t) in &self.a.types {
+            if !b.types.contains_key(name) {
+                let kind = if matches!(t.kind, TypeKind::Domain { .. }) {
+                    "DOMAIN"
+                } else {
+                    "TYPE"
+                };
+                nodes.push(Node {
+                    key: type_key(t),
+                    rank: 0,
+                    depends_on: t.depends_on.clone(),
+                });
+                drops.push(Step::new(type_key(t), format!("DROP {kind} {name};")));
+            }
+        }
+        for i in render::dependency_order(&nodes).into_iter().rev() {
+            self.steps.push(drops[i].clone());
+        }
+        self.steps.append(&mut self.late_drops);
+        let a = self.a.catalog;
+        for name in self
+            .a
+            .collations
+            .keys()
+            .filter(|n| !b.collations.contains_key(*n))
+        {
+            self.steps.push(Step::new(
+                format!("collation {name}"),
+                format!("DROP COLLATION {name};"),
+            ));
+        }
+        for e in a
+            .extensions
+            .iter()
+            .filter(|e| !b.catalog.extensions.iter().any(|x| x.name == e.name))
+        {
+            self.steps.push(Step::new(
+                format!("extension {}", e.name),
+                format!("DROP EXTENSION {};", ident(&e.name)),
+            ));
+        }
+        for s in a
+            .schemas
+            .iter()
+            .filter(|s| !b.catalog.schemas.iter().any(|x| x.name == s.name))
+        {
+            self.steps.push(Step::new(
+                format!("schema {}", s.name),
+                format!("DROP SCHEMA {};", ident(&s.name)),
+            ));
+        }
+    }
+
+    fn comments_owners_grants(&mut self) {
+        let a = self.a.catalog;
+        let b = self.b.catalog;
+        let mut out = Vec::new();
+        // The owner that creates objects is whoever runs the plan; say so only when it differs
+        // from the usual owner of the source schema.
+        let usual_owner = usual_owner(a);
+        let meta = |object: String,
+                    target: String,
+                    old: Option<(&Option<String>, &str, &Option<Vec<Grant>>)>,
+                    new: (&Option<String>, &str, &Option<Vec<Grant>>)|
+         -> Option<Step> {
+            let (comment, owner, grants) = new;
+            let mut sql = String::new();
+            let old_comment = old.map(|o| o.0.clone()).unwrap_or_default();
+            if old_comment != *comment {
+                sql.push_str(&comment_sql(&target, comment));
+            }
+            let owner_changed = match old {
+                Some((_, old_owner, _)) => old_owner != owner,
+                None => usual_owner.as_deref().is_some_and(|u| u != owner),
+            };
+            if owner_changed {
+                sql.push_str(&format!("ALTER {target} OWNER TO {};\n", ident(owner)));
+            }
+            let old_grants = old.and_then(|o| o.2.clone());
+            if old_grants != *grants {
+                sql.push_str(&regrant(
+                    &target,
+                    owner,
+                    old_grants.as_deref().unwrap_or_default(),
+                    grants,
+                ));
+            }
+            (!sql.is_empty()).then(|| Step::new(object, sql))
+        };
+        for s in &b.schemas {
+            let old = a.schemas.iter().find(|x| x.name == s.name);
+            let target = format!("SCHEMA {}", ident(&s.name));
+            out.extend(meta(
+                format!("schema {}", s.name),
+                target,
+                old.map(|o| (&o.comment, o.owner.as_str(), &o.grants)),
+                (&s.comment, &s.owner, &s.grants),
+            ));
+        }
+        for (name, c) in &self.b.collations {
+            let old = self.a.collations.get(name).filter(|o| same_collation(o, c));
+            out.extend(meta(
+                format!("collation {name}"),
+                format!("COLLATION {name}"),
+                old.map(|o| (&o.comment, o.owner.as_str(), &None)),
+                (&c.comment, &c.owner, &None),
+            ));
+        }
+        for (name, t) in &self.b.types {
+            let kind = if matches!(t.kind, TypeKind::Domain { .. }) {
+                "DOMAIN"
+            } else {
+                "TYPE"
+            };
+            let old =
+                self.a.types.get(name).filter(|o| {
+                    o.kind == t.kind || enum_additions(o, t).is_some() || same_shape(o, t)
+                });
+            out.extend(meta(
+                type_key(t),
+                format!("{kind} {name}"),
+                old.map(|o| (&o.comment, o.owner.as_str(), &None)),
+                (&t.comment, &t.owner, &None),
+            ));
+        }
+        for (name, s) in &self.b.sequences {
+            let old = self.a.sequences.get(name);
+            out.extend(meta(
+                ObjectKey::relation("sequence", &name.schema, &name.name),
+                format!("SEQUENCE {name}"),
+                old.map(|o| (&o.comment, o.owner.as_str(), &o.grants)),
+                (&s.comment, &s.owner, &s.grants),
+            ));
+        }
+        for (name, t) in &self.b.tables {
+            let old = self.a.tables.get(name).copied();
+            out.extend(meta(
+                table_key(t),
+                format!("TABLE {name}"),
+                old.map(|o| (&o.comment, o.owner.as_str(), &o.grants)),
+                (&t.comment, &t.owner, &t.grants),
+            ));
+            let parts = table::part_comments(old, t);
+            if !parts.is_empty() {
+                out.push(Step::new(table_key(t), parts));
+            }
+        }
+        for v in self.b.views.values() {
+            let name = QualifiedName::new(&v.schema, &v.name);
+            let old = self.old_view(v);
+            let kind = if v.materialized {
+                "MATERIALIZED VIEW"
+            } else {
+                "VIEW"
+            };
+            // Privileges on views are granted with ON TABLE.
+            let grant_target = format!("TABLE {name}");
+            let comment_target = format!("{kind} {name}");
+            let mut sql = String::new();
+            let old_comment = old.and_then(|o| o.comment.clone());
+            if old_comment != v.comment {
+                sql.push_str(&comment_sql(&comment_target, &v.comment));
+            }
+            for c in &v.columns {
+                let before = old
+                    .and_then(|o| o.columns.iter().find(|x| x.name == c.name))
+                    .and_then(|x| x.comment.clone());
+                if before != c.comment {
+                    sql.push_str(&comment_sql(
+                        &format!("COLUMN {name}.{}", ident(&c.name)),
+                        &c.comment,
+                    ));
+                }
+            }
+            for i in &v.indexes {
+                let before = old
+                    .and_then(|o| o.indexes.iter().find(|x| x.name == i.name))
+                    .and_then(|x| x.comment.clone());
+                if before != i.comment {
+                    sql.push_str(&comment_sql(
+                        &format!("INDEX {}", QualifiedName::new(&v.schema, &i.name)),
+                        &i.comment,
+                    ));
+                }
+            }
+            let owner_changed = match old {
+                Some(o) => o.owner != v.owner,
+                None => usual_owner.as_deref().is_some_and(|u| u != v.owner),
+            };
+            if owner_changed {
+                sql.push_str(&format!(
+                    "ALTER {comment_target} OWNER TO {};\n",
+                    ident(&v.owner)
+                ));
+            }
+            let old_grants = old.and_then(|o| o.grants.clone());
+            if old_grants != v.grants {
+                sql.push_str(&regrant(
+                    &grant_target,
+                    &v.owner,
+                    old_grants.as_deref().unwrap_or_default(),
+                    &v.grants,
+                ));
+            }
+            if !sql.is_empty() {
+                out.push(Step::new(view_key(v), sql));
+            }
+        }
+        for (key, f) in &self.b.functions {
+            let old = self
+                .a
+                .functions
+                .get(key)
+                .filter(|_| !self.recreated.contains(key));
+            let target = format!("{} {}", f.kind.to_uppercase(), f.signature());
+            out.extend(meta(
+                key.clone(),
+                target,
+                old.map(|o| (&o.comment, o.owner.as_str(), &o.grants)),
+                (&f.comment, &f.owner, &f.grants),
+            ));
+        }
+        self.steps.extend(out);
+    }
+}
+
+pub(crate) fn comment_sql(target: &str, comment: &Option<String>) -> String {
+    match comment {
+        Some(text) => format!("COMMENT ON {target} IS {};\n", literal(text)),
+        None => format!("COMMENT ON {target} IS NULL;\n"),
+    }
+}
+
+/// Replace the privileges on `target`: revoke from everyone who held any, then grant exactly
+/// `new` (or the defaults: everything to the owner, and EXECUTE to PUBLIC on functions).
+fn regrant(target: &str, owner: &str, old: &[Grant], new: &Option<Vec<Grant>>) -> String {
+    let mut sql = String::new();
+    let grantees: BTreeSet<&str> = old.iter().map(|g| g.grantee.as_str()).collect();
+    for grantee in grantees {
+        let grantee = if grantee == "PUBLIC" {
+            "PUBLIC".to_string()
+        } else {
+            ident(grantee)
+        };
+        sql.push_str(&format!("REVOKE ALL ON {target} FROM {grantee};\n"));
+    }
+    match new {
+        Some(_) => render::grant_statements(&mut sql, target, owner, new),
+        None => {
+            sql.push_str(&format!("GRANT ALL ON {target} TO {};\n", ident(owner)));
+            if target.starts_with("FUNCTION ") || target.starts_with("PROCEDURE ") {
+                sql.push_str(&format!("GRANT EXECUTE ON {target} TO PUBLIC;\n"));
+            }
+        }
+    }
+    sql
+}
+
+fn usual_owner(c: &Catalog) -> Option<String> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for t in &c.tables {
+        *counts.entry(&t.owner).or_default() += 1;
+    }
+    for f in &c.functions {
+        *counts.entry(&f.owner).or_default() += 1;
+    }
+    for v in &c.views {
+        *counts.entry(&v.owner).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(o, _)| o.to_string())
+}
+
+/// A table needs its parents (partition, inheritance) and whatever its columns use.
+fn table_dependencies(t: &Table) -> Vec<String> {
+    let parents = t.partition_of.iter().map(|p| &p.parent).chain(&t.inherits);
+    t.depends_on
+        .iter()
+        .cloned()
+        .chain(parents.map(|p| ObjectKey::relation("table", &p.schema, &p.name)))
+        .collect()
+}
+
+fn same_view(a: &View, b: &View) -> bool {
+    a.materialized == b.materialized
+        && a.definition == b.definition
+        && a.options == b.options
+        && a.columns.len() == b.columns.len()
+        && a.columns
+            .iter()
+            .zip(&b.columns)
+            .all(|(x, y)| x.name == y.name && x.data_type == y.data_type)
+}
+
+fn same_collation(a: &Collation, b: &Collation) -> bool {
+    (
+        &a.provider,
+        &a.locale,
+        &a.lc_collate,
+        &a.lc_ctype,
+        a.deterministic,
+    ) == (
+        &b.provider,
+        &b.locale,
+        &b.lc_collate,
+        &b.lc_ctype,
+        b.deterministic,
+    )
+}
+
+/// Types changed in place keep their identity (comments and owner carry over).
+fn same_shape(a: &Type, b: &Type) -> bool {
+    matches!(
+        (&a.kind, &b.kind),
+        (TypeKind::Composite { .. }, TypeKind::Composite { .. })
+    ) || matches!(
+        (&a.kind, &b.kind),
+        (TypeKind::Domain { base: x, collation: c1, .. }, TypeKind::Domain { base: y, collation: c2, .. }) if x == y && c1 == c2
+    )
+}
+
+/// `ALTER TYPE ... ADD VALUE` statements when `new` only adds labels to `old`, keeping its
+/// order; `None` when labels were removed or reordered.
+fn enum_additions(old: &Type, new: &Type) -> Option<Vec<String>> {
+    let (TypeKind::Enum { labels: before }, TypeKind::Enum { labels: after }) =
+        (&old.kind, &new.kind)
+    else {
+        return None;
+    };
+    let kept: Vec<&String> = after.iter().filter(|l| before.contains(l)).collect();
+    if kept.len() != before.len() || kept.iter().zip(before).any(|(x, y)| *x != y) {
+        return None;
+    }
+    let name = QualifiedName::new(&new.schema, &new.name);
+    let mut sql = Vec::new();
+    for (i, label) in after.iter().enumerate() {
+        if before.contains(label) {
+            continue;
+        }
+        // Place it before the next existing label, or after the previous one.
+        let next = after[i + 1..].iter().find(|l| before.contains(l));
+        let position = match (next, i.checked_sub(1).map(|p| &after[p])) {
+            (Some(next), _) => format!(" BEFORE {}", literal(next)),
+            (None, Some(prev)) => format!(" AFTER {}", literal(prev)),
+            (None, None) => String::new(),
+        };
+        sql.push(format!(
+            "ALTER TYPE {name} ADD VALUE {}{position};",
+            literal(label)
+        ));
+    }
+    Some(sql)
+}
+
+/// Replace a type whose change cannot be made in place: rename the old one away, create the new
+/// one, move every column over through text, drop the old one.
+fn replace_type(old: &Type, new: &Type, a: &Side, b: &Side) -> (Step, Step) {
+    let name = QualifiedName::new(&new.schema, &new.name);
+    let parked = QualifiedName::new(&old.schema, format!("{}__tenet_old", old.name));
+    let kind = if matches!(old.kind, TypeKind::Domain { .. }) {
+        "DOMAIN"
+    } else {
+        "TYPE"
+    };
+    let mut sql = format!("ALTER {kind} {name} RENAME TO {};\n", ident(&parked.name));
+    render::create_type(&mut sql, new);
+    let array = format!("{name}[]");
+    // Columns that exist now and keep the type; new columns are added with the new type later.
+    for t in a.tables.values() {
+        for c in &t.columns {
+            if c.inherited || (c.data_type != name.to_string() && c.data_type != array) {
+                continue;
+            }
+            let kept = b
+                .tables
+                .get(&t.qualified_name())
+                .and_then(|n| n.column(&c.name));
+            if kept.is_none_or(|k| k.data_type != c.data_type) {
+                continue;
+            }
+            let c = kept.unwrap_or(c);
+            let table = t.qualified_name();
+            let column = ident(&c.name);
+            let via = if c.data_type == array {
+                "text[]"
+            } else {
+                "text"
+            };
+            if c.default.is_some() {
+                sql.push_str(&format!(
+                    "ALTER TABLE {table} ALTER COLUMN {column} DROP DEFAULT;\n"
+                ));
+            }
+            sql.push_str(&format!(
+                "ALTER TABLE {table} ALTER COLUMN {column} TYPE {} USING {column}::{via}::{};\n",
+                c.data_type, c.data_type
+            ));
+            if let Some(d) = &c.default {
+                sql.push_str(&format!(
+                    "ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT {d};\n"
+                ));
+            }
+        }
+    }
+    let drop_parked = Step::new(type_key(new), format!("DROP {kind} {parked};"));
+    let step = Step::new(type_key(new), sql)
+        .lock(Lock::AccessExclusive)
+        .hazard(Hazard::TableRewrite)
+        .hazard(Hazard::MayFailOnExistingRows)
+        .hazard(Hazard::DataLoss)
+        .note("the type changes in a way ALTER TYPE cannot express: columns move to a new type through text");
+    (step, drop_parked)
+}

@@ -1,0 +1,23 @@
+//! Reaching PostgreSQL: connection settings, specific errors, scratch databases and the embedded
+//! throwaway cluster.
+//!
+//! - [`Server::resolve`] picks the first configured URL, else starts the embedded cluster.
+//! - [`Server::scratch`] hands out databases with unique names that are always dropped.
+//! - [`PgError`] messages are one line and never contain a password ([`redact`]).
+//! - Cleanup (embedded cluster, scratch databases) also runs on Ctrl-C/SIGTERM (exit 130), at
+//!   process exit, and when [`run_cleanup`] is called; call it before `std::process::exit`.
+
+mod cleanup;
+mod embedded;
+mod error;
+mod redact;
+mod scratch;
+mod server;
+mod template;
+mod urls;
+
+pub use cleanup::run_cleanup;
+pub use error::PgError;
+pub use redact::redact;
+pub use scratch::ScratchDb;
+pub use server::{Server, DEFAULT_CONNECT_TIMEOUT};
