@@ -564,7 +564,7 @@ impl<'a> Differ<'a> {
                     let sql = format!(
                         "ALTER SEQUENCE {name} AS {} {};",
                         o.data_type,
-                        render::sequence_options(o).replacen("START WITH", "START WITH", 1)
+                        render::sequence_options(o)
                     );
                     self.steps.push(Step::new(object, sql));
                 }
