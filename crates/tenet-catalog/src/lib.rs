@@ -10,5 +10,5 @@ pub mod render;
 pub mod source;
 
 pub use error::{Error, SqlError};
-pub use inspect::inspect;
+pub use inspect::{inspect, inspect_parallel};
 pub use model::*;

@@ -32,8 +32,8 @@ impl Source {
         match self {
             Source::Url(url) => {
                 let server = Server::from_url(url)?;
-                let mut client = server.connect()?;
-                Ok(tenet_catalog::inspect(&mut client)?)
+                let (mut client, mut second) = (server.connect()?, server.connect()?);
+                Ok(tenet_catalog::inspect_parallel(&mut client, &mut second)?)
             }
             Source::Files(path) => {
                 // Read the files first: a missing path should not cost a server start.
