@@ -254,14 +254,18 @@ impl<'a> Differ<'a> {
             }
         }
         // Tables with a column of a replaced type change shape too.
+        let replaced_types: BTreeSet<String> = self
+            .a
+            .types
+            .values()
+            .filter(|ty| shaken.contains(&type_key(ty)))
+            .map(|ty| QualifiedName::new(&ty.schema, &ty.name).to_string())
+            .collect();
         for t in self.a.tables.values() {
-            let uses_shaken = t.columns.iter().any(|c| {
-                let base = c.data_type.trim_end_matches("[]");
-                self.a.types.values().any(|ty| {
-                    shaken.contains(&type_key(ty))
-                        && QualifiedName::new(&ty.schema, &ty.name).to_string() == base
-                })
-            });
+            let uses_shaken = t
+                .columns
+                .iter()
+                .any(|c| replaced_types.contains(c.data_type.trim_end_matches("[]")));
             if uses_shaken {
                 shaken.insert(table_key(t));
             }
@@ -338,10 +342,10 @@ impl<'a> Differ<'a> {
             ));
         }
         // Triggers and policies that call a dropped function go first; they come back later.
+        let recreated = table::Recreated::new(&self.a, &self.recreated);
         for old in self.a.tables.values() {
             if let Some(new) = self.b.tables.get(&old.qualified_name()) {
-                self.steps
-                    .extend(table::drop_callers(old, new, &self.a, &self.recreated));
+                self.steps.extend(table::drop_callers(old, new, &recreated));
             }
         }
         let order = render::dependency_order(&nodes);
@@ -669,9 +673,10 @@ impl<'a> Differ<'a> {
 
     fn add_table_parts(&mut self) {
         let mut foreign_keys = Vec::new();
+        let recreated = table::Recreated::new(&self.a, &self.recreated);
         for (name, new) in &self.b.tables {
             let old = self.a.tables.get(name).copied();
-            let (parts, fks) = table::add_parts(old, new, &self.a, &self.recreated);
+            let (parts, fks) = table::add_parts(old, new, &recreated);
             self.steps.extend(parts);
             foreign_keys.extend(fks);
         }

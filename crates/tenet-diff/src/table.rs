@@ -64,40 +64,51 @@ fn policy_alterable(a: &Policy, b: &Policy) -> bool {
         && (a.with_check.is_none() || b.with_check.is_some())
 }
 
-/// Whether `text` refers to a function or view that is dropped and recreated.
-fn calls_recreated(text: &str, a: &Side, recreated: &BTreeSet<String>) -> bool {
-    recreated.iter().any(|key| {
-        if let Some(f) = a.functions.get(key) {
-            text.contains(&format!("{}(", QualifiedName::new(&f.schema, &f.name)))
-        } else {
-            a.views
-                .values()
-                .find(|v| &view_key(v) == key)
-                .is_some_and(|v| text.contains(&QualifiedName::new(&v.schema, &v.name).to_string()))
+/// How SQL text names the functions and views that are dropped and created again: a trigger
+/// or policy that mentions one must be dropped first and created again too.
+pub struct Recreated {
+    mentions: Vec<String>,
+}
+
+impl Recreated {
+    pub fn new(a: &Side, recreated: &BTreeSet<String>) -> Recreated {
+        let functions = recreated
+            .iter()
+            .filter_map(|key| a.functions.get(key))
+            .map(|f| format!("{}(", QualifiedName::new(&f.schema, &f.name)));
+        let views = a
+            .views
+            .values()
+            .filter(|v| recreated.contains(&view_key(v)))
+            .map(|v| QualifiedName::new(&v.schema, &v.name).to_string());
+        Recreated {
+            mentions: functions.chain(views).collect(),
         }
-    })
-}
+    }
 
-fn trigger_calls_recreated(t: &Trigger, a: &Side, recreated: &BTreeSet<String>) -> bool {
-    calls_recreated(&t.definition, a, recreated)
-}
+    fn mentioned_in(&self, text: &str) -> bool {
+        self.mentions.iter().any(|m| text.contains(m.as_str()))
+    }
 
-fn policy_calls_recreated(p: &Policy, a: &Side, recreated: &BTreeSet<String>) -> bool {
-    let text = format!(
-        "{} {}",
-        p.using.as_deref().unwrap_or(""),
-        p.with_check.as_deref().unwrap_or("")
-    );
-    calls_recreated(&text, a, recreated)
+    fn called_by_trigger(&self, t: &Trigger) -> bool {
+        self.mentioned_in(&t.definition)
+    }
+
+    fn called_by_policy(&self, p: &Policy) -> bool {
+        [&p.using, &p.with_check]
+            .into_iter()
+            .flatten()
+            .any(|e| self.mentioned_in(e))
+    }
 }
 
 /// Triggers and policies (unchanged themselves) that call a function or view about to be
 /// dropped: they are dropped first and created again in [`add_parts`].
-pub fn drop_callers(old: &Table, new: &Table, a: &Side, recreated: &BTreeSet<String>) -> Vec<Step> {
+pub fn drop_callers(old: &Table, new: &Table, recreated: &Recreated) -> Vec<Step> {
     let mut steps = Vec::new();
     let name = old.qualified_name();
     for t in &old.triggers {
-        if new.triggers.contains(t) && trigger_calls_recreated(t, a, recreated) {
+        if new.triggers.contains(t) && recreated.called_by_trigger(t) {
             steps.push(
                 Step::new(
                     table_key(old),
@@ -108,7 +119,7 @@ pub fn drop_callers(old: &Table, new: &Table, a: &Side, recreated: &BTreeSet<Str
         }
     }
     for p in &old.policies {
-        if new.policies.contains(p) && policy_calls_recreated(p, a, recreated) {
+        if new.policies.contains(p) && recreated.called_by_policy(p) {
             steps.push(
                 Step::new(
                     table_key(old),
@@ -495,8 +506,7 @@ fn is_volatile(default: &str) -> bool {
 pub fn add_parts(
     old: Option<&Table>,
     new: &Table,
-    a: &Side,
-    recreated: &BTreeSet<String>,
+    recreated: &Recreated,
 ) -> (Vec<Step>, Vec<Step>) {
     let name = new.qualified_name();
     let key = table_key(new);
@@ -558,7 +568,7 @@ pub fn add_parts(
         let before = old.and_then(|o| o.triggers.iter().find(|x| x.name == t.name));
         let recreate = match before {
             None => true,
-            Some(b) => b.definition != t.definition || trigger_calls_recreated(b, a, recreated),
+            Some(b) => b.definition != t.definition || recreated.called_by_trigger(b),
         };
         if recreate {
             let mut sql = format!("{};", t.definition);
@@ -590,7 +600,7 @@ pub fn add_parts(
     for p in &new.policies {
         let before = old.and_then(|o| o.policies.iter().find(|x| x.name == p.name));
         match before {
-            Some(b) if policy_alterable(b, p) && !policy_calls_recreated(b, a, recreated) => {
+            Some(b) if policy_alterable(b, p) && !recreated.called_by_policy(b) => {
                 if b != p {
                     parts.push(
                         Step::new(key.clone(), alter_policy(new, p)).lock(Lock::AccessExclusive),
