@@ -1,8 +1,8 @@
 //! Schema sources: a live database, or SQL files applied to a scratch database. Either way the
 //! result is a catalog read from PostgreSQL itself.
 
-use std::cell::OnceCell;
 use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
 
 use tenet_catalog::Catalog;
 use tenet_pg::Server;
@@ -48,21 +48,25 @@ impl Source {
 }
 
 /// The server scratch databases go on, started or reached only when first needed and shared
-/// by every source of one command.
+/// by every source of one command (also across threads).
 pub struct ScratchServer<'a> {
     args: &'a ServerArgs,
-    server: OnceCell<Server>,
+    server: OnceLock<Server>,
+    starting: Mutex<()>,
 }
 
 impl<'a> ScratchServer<'a> {
     pub fn new(args: &'a ServerArgs) -> Self {
         ScratchServer {
             args,
-            server: OnceCell::new(),
+            server: OnceLock::new(),
+            starting: Mutex::new(()),
         }
     }
 
     fn get(&self) -> Result<&Server, Failure> {
+        // One thread starts the server; the others wait and share it.
+        let _starting = self.starting.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(server) = self.server.get() {
             return Ok(server);
         }

@@ -37,8 +37,15 @@ pub enum Format {
 
 pub fn run(args: Args) -> Result<i32, Failure> {
     let scratch = ScratchServer::new(&args.servers);
-    let from = Source::parse(&args.from).catalog(&scratch)?;
-    let to = Source::parse(&args.to).catalog(&scratch)?;
+    let started = std::time::Instant::now();
+    // Both sides are read at once: the work is on the server(s), which have cores to spare.
+    let (from, to) = std::thread::scope(|threads| {
+        let from = threads.spawn(|| Source::parse(&args.from).catalog(&scratch));
+        let to = Source::parse(&args.to).catalog(&scratch);
+        (from.join().expect("reading --from panicked"), to)
+    });
+    let (from, to) = (from?, to?);
+    tracing::debug!("read both sides in {:?}", started.elapsed());
     let (from, to) = if args.down { (to, from) } else { (from, to) };
     let options = Options {
         allow_destructive: args.allow_destructive,
@@ -47,6 +54,7 @@ pub fn run(args: Args) -> Result<i32, Failure> {
         code: 1,
         message: e.to_string(),
     })?;
+    tracing::debug!("planned in {:?}", started.elapsed());
     let text = match args.format {
         Format::Sql => plan.to_sql(),
         Format::Json => plan.to_json(),
