@@ -853,53 +853,20 @@ impl<'a> Differ<'a> {
         // The owner that creates objects is whoever runs the plan; say so only when it differs
         // from the usual owner of the source schema.
         let usual_owner = usual_owner(a);
-        let meta = |object: String,
-                    target: String,
-                    old: Option<(&Option<String>, &str, &Option<Vec<Grant>>)>,
-                    new: (&Option<String>, &str, &Option<Vec<Grant>>)|
-         -> Option<Step> {
-            let (comment, owner, grants) = new;
-            let mut sql = String::new();
-            let old_comment = old.map(|o| o.0.clone()).unwrap_or_default();
-            if old_comment != *comment {
-                sql.push_str(&comment_sql(&target, comment));
-            }
-            let owner_changed = match old {
-                Some((_, old_owner, _)) => old_owner != owner,
-                None => usual_owner.as_deref().is_some_and(|u| u != owner),
-            };
-            if owner_changed {
-                sql.push_str(&format!("ALTER {target} OWNER TO {};\n", ident(owner)));
-            }
-            let old_grants = old.and_then(|o| o.2.clone());
-            if old_grants != *grants {
-                sql.push_str(&regrant(
-                    &target,
-                    owner,
-                    old_grants.as_deref().unwrap_or_default(),
-                    grants,
-                ));
-            }
-            (!sql.is_empty()).then(|| Step::new(object, sql))
-        };
+        let usual_owner = usual_owner.as_deref();
         for s in &b.schemas {
             let old = a.schemas.iter().find(|x| x.name == s.name);
             let target = format!("SCHEMA {}", ident(&s.name));
-            out.extend(meta(
-                format!("schema {}", s.name),
-                target,
-                old.map(|o| (&o.comment, o.owner.as_str(), &o.grants)),
-                (&s.comment, &s.owner, &s.grants),
-            ));
+            let meta = |o: &'a Schema| Meta::new(&o.comment, &o.owner, &o.grants);
+            let sql = meta(s).changes_from(old.map(meta), &target, &target, usual_owner);
+            out.extend(step(format!("schema {}", s.name), sql));
         }
         for (name, c) in &self.b.collations {
             let old = self.a.collations.get(name).filter(|o| same_collation(o, c));
-            out.extend(meta(
-                format!("collation {name}"),
-                format!("COLLATION {name}"),
-                old.map(|o| (&o.comment, o.owner.as_str(), &None)),
-                (&c.comment, &c.owner, &None),
-            ));
+            let target = format!("COLLATION {name}");
+            let meta = |o: &'a Collation| Meta::new(&o.comment, &o.owner, &None);
+            let sql = meta(c).changes_from(old.map(|o| meta(o)), &target, &target, usual_owner);
+            out.extend(step(format!("collation {name}"), sql));
         }
         for (name, t) in &self.b.types {
             let kind = if matches!(t.kind, TypeKind::Domain { .. }) {
@@ -907,38 +874,33 @@ impl<'a> Differ<'a> {
             } else {
                 "TYPE"
             };
+            // A type replaced through a new one starts afresh.
             let old =
                 self.a.types.get(name).filter(|o| {
                     o.kind == t.kind || enum_additions(o, t).is_some() || same_shape(o, t)
                 });
-            out.extend(meta(
-                type_key(t),
-                format!("{kind} {name}"),
-                old.map(|o| (&o.comment, o.owner.as_str(), &None)),
-                (&t.comment, &t.owner, &None),
-            ));
+            let target = format!("{kind} {name}");
+            let meta = |o: &'a Type| Meta::new(&o.comment, &o.owner, &None);
+            let sql = meta(t).changes_from(old.map(|o| meta(o)), &target, &target, usual_owner);
+            out.extend(step(type_key(t), sql));
         }
         for (name, s) in &self.b.sequences {
             let old = self.a.sequences.get(name);
-            out.extend(meta(
+            let target = format!("SEQUENCE {name}");
+            let meta = |o: &'a Sequence| Meta::new(&o.comment, &o.owner, &o.grants);
+            let sql = meta(s).changes_from(old.map(|o| meta(o)), &target, &target, usual_owner);
+            out.extend(step(
                 ObjectKey::relation("sequence", &name.schema, &name.name),
-                format!("SEQUENCE {name}"),
-                old.map(|o| (&o.comment, o.owner.as_str(), &o.grants)),
-                (&s.comment, &s.owner, &s.grants),
+                sql,
             ));
         }
         for (name, t) in &self.b.tables {
             let old = self.a.tables.get(name).copied();
-            out.extend(meta(
-                table_key(t),
-                format!("TABLE {name}"),
-                old.map(|o| (&o.comment, o.owner.as_str(), &o.grants)),
-                (&t.comment, &t.owner, &t.grants),
-            ));
-            let parts = table::part_comments(old, t);
-            if !parts.is_empty() {
-                out.push(Step::new(table_key(t), parts));
-            }
+            let target = format!("TABLE {name}");
+            let meta = |o: &'a Table| Meta::new(&o.comment, &o.owner, &o.grants);
+            let mut sql = meta(t).changes_from(old.map(meta), &target, &target, usual_owner);
+            sql.push_str(&table::part_comments(old, t));
+            out.extend(step(table_key(t), sql));
         }
         for v in self.b.views.values() {
             let name = QualifiedName::new(&v.schema, &v.name);
@@ -948,23 +910,21 @@ impl<'a> Differ<'a> {
             } else {
                 "VIEW"
             };
-            // Privileges on views are granted with ON TABLE.
-            let grant_target = format!("TABLE {name}");
-            let comment_target = format!("{kind} {name}");
-            let mut sql = String::new();
-            let old_comment = old.and_then(|o| o.comment.clone());
-            if old_comment != v.comment {
-                sql.push_str(&comment_sql(&comment_target, &v.comment));
-            }
+            let meta = |o: &'a View| Meta::new(&o.comment, &o.owner, &o.grants);
+            // Privileges on views are granted ON TABLE.
+            let mut sql = meta(v).changes_from(
+                old.map(meta),
+                &format!("{kind} {name}"),
+                &format!("TABLE {name}"),
+                usual_owner,
+            );
             for c in &v.columns {
                 let before = old
                     .and_then(|o| o.columns.iter().find(|x| x.name == c.name))
                     .and_then(|x| x.comment.clone());
                 if before != c.comment {
-                    sql.push_str(&comment_sql(
-                        &format!("COLUMN {name}.{}", ident(&c.name)),
-                        &c.comment,
-                    ));
+                    let target = format!("COLUMN {name}.{}", ident(&c.name));
+                    sql.push_str(&comment_sql(&target, &c.comment));
                 }
             }
             for i in &v.indexes {
@@ -972,34 +932,11 @@ impl<'a> Differ<'a> {
                     .and_then(|o| o.indexes.iter().find(|x| x.name == i.name))
                     .and_then(|x| x.comment.clone());
                 if before != i.comment {
-                    sql.push_str(&comment_sql(
-                        &format!("INDEX {}", QualifiedName::new(&v.schema, &i.name)),
-                        &i.comment,
-                    ));
+                    let target = format!("INDEX {}", QualifiedName::new(&v.schema, &i.name));
+                    sql.push_str(&comment_sql(&target, &i.comment));
                 }
             }
-            let owner_changed = match old {
-                Some(o) => o.owner != v.owner,
-                None => usual_owner.as_deref().is_some_and(|u| u != v.owner),
-            };
-            if owner_changed {
-                sql.push_str(&format!(
-                    "ALTER {comment_target} OWNER TO {};\n",
-                    ident(&v.owner)
-                ));
-            }
-            let old_grants = old.and_then(|o| o.grants.clone());
-            if old_grants != v.grants {
-                sql.push_str(&regrant(
-                    &grant_target,
-                    &v.owner,
-                    old_grants.as_deref().unwrap_or_default(),
-                    &v.grants,
-                ));
-            }
-            if !sql.is_empty() {
-                out.push(Step::new(view_key(v), sql));
-            }
+            out.extend(step(view_key(v), sql));
         }
         for (key, f) in &self.b.functions {
             let old = self
@@ -1008,14 +945,62 @@ impl<'a> Differ<'a> {
                 .get(key)
                 .filter(|_| !self.recreated.contains(key));
             let target = format!("{} {}", f.kind.to_uppercase(), f.signature());
-            out.extend(meta(
-                key.clone(),
-                target,
-                old.map(|o| (&o.comment, o.owner.as_str(), &o.grants)),
-                (&f.comment, &f.owner, &f.grants),
-            ));
+            let meta = |o: &'a Function| Meta::new(&o.comment, &o.owner, &o.grants);
+            let sql = meta(f).changes_from(old.map(|o| meta(o)), &target, &target, usual_owner);
+            out.extend(step(key.clone(), sql));
         }
         self.steps.extend(out);
+    }
+}
+
+/// A step for `sql`, unless there is nothing to do.
+fn step(object: String, sql: String) -> Option<Step> {
+    (!sql.is_empty()).then(|| Step::new(object, sql))
+}
+
+/// The comment, owner and privileges of an object.
+struct Meta<'m> {
+    comment: &'m Option<String>,
+    owner: &'m str,
+    grants: &'m Option<Vec<Grant>>,
+}
+
+impl<'m> Meta<'m> {
+    fn new(comment: &'m Option<String>, owner: &'m str, grants: &'m Option<Vec<Grant>>) -> Self {
+        Meta {
+            comment,
+            owner,
+            grants,
+        }
+    }
+
+    /// SQL that brings `old` (None for an object created by the plan) to `self`. A new object
+    /// gets an owner only when it is not the usual one: it belongs to whoever runs the plan.
+    fn changes_from(
+        &self,
+        old: Option<Meta>,
+        target: &str,
+        grant_target: &str,
+        usual_owner: Option<&str>,
+    ) -> String {
+        let mut sql = String::new();
+        let old_comment = old.as_ref().and_then(|o| o.comment.clone());
+        if old_comment != *self.comment {
+            sql.push_str(&comment_sql(target, self.comment));
+        }
+        let owner_changed = match &old {
+            Some(o) => o.owner != self.owner,
+            None => usual_owner.is_some_and(|u| u != self.owner),
+        };
+        if owner_changed {
+            sql.push_str(&format!("ALTER {target} OWNER TO {};\n", ident(self.owner)));
+        }
+        let old_grants = old.as_ref().and_then(|o| o.grants.clone());
+        if old_grants != *self.grants {
+            let revoked = old_grants.as_deref().unwrap_or_default();
+            sql.push_str(&regrant(grant_target, self.owner, revoked, self.grants));
+        }
+        sql
     }
 }
 

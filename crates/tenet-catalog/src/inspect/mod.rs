@@ -9,6 +9,9 @@ use serde::de::DeserializeOwned;
 use crate::model::*;
 use crate::Error;
 
+/// What a bulk query returns: `(oid, text)` rows.
+type Rows = Vec<(u32, String)>;
+
 /// The bulk queries, in the order their rows are assembled.
 const QUERIES: [&str; 15] = [
     queries::SCHEMAS,
@@ -53,9 +56,9 @@ pub fn inspect_parallel(
 ) -> Result<Catalog, Error> {
     let mut tx = begin(client, None)?;
     let snapshot: String = tx.query_one("select pg_export_snapshot()", &[])?.get(0);
-    let mut rows: Vec<Vec<(u32, String)>> = vec![Vec::new(); QUERIES.len()];
+    let mut rows: Vec<Rows> = vec![Vec::new(); QUERIES.len()];
     std::thread::scope(|scope| -> Result<(), Error> {
-        let helper = scope.spawn(|| -> Result<Vec<(usize, Vec<(u32, String)>)>, Error> {
+        let helper = scope.spawn(|| -> Result<Vec<(usize, Rows)>, Error> {
             let mut tx = begin(second, Some(&snapshot))?;
             let rows = ON_SECOND_CONNECTION
                 .iter()
@@ -106,7 +109,7 @@ fn begin<'c>(
 }
 
 /// Run one bulk query; every query returns `(oid, text)` rows.
-fn run(tx: &mut postgres::Transaction<'_>, sql: &str) -> Result<Vec<(u32, String)>, Error> {
+fn run(tx: &mut postgres::Transaction<'_>, sql: &str) -> Result<Rows, Error> {
     let started = std::time::Instant::now();
     let rows = tx.query(sql, &[])?;
     tracing::debug!(
@@ -119,7 +122,7 @@ fn run(tx: &mut postgres::Transaction<'_>, sql: &str) -> Result<Vec<(u32, String
 }
 
 /// Build the catalog from the rows of [`QUERIES`], in that order.
-fn assemble(rows: Vec<Vec<(u32, String)>>) -> Result<Catalog, Error> {
+fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
     let mut rows = rows.into_iter();
     let mut next = || rows.next().unwrap_or_default();
     let schemas: Vec<(u32, Schema)> = parse_all(next())?;
@@ -298,7 +301,7 @@ fn assemble(rows: Vec<Vec<(u32, String)>>) -> Result<Catalog, Error> {
     })
 }
 
-fn parse_all<T: DeserializeOwned>(rows: Vec<(u32, String)>) -> Result<Vec<(u32, T)>, Error> {
+fn parse_all<T: DeserializeOwned>(rows: Rows) -> Result<Vec<(u32, T)>, Error> {
     rows.into_iter()
         .map(|(oid, json)| Ok((oid, parse(&json)?)))
         .collect()
