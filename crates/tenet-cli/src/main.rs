@@ -36,6 +36,14 @@ enum Command {
     Inspect(commands::inspect::Args),
     /// Print the SQL that turns one schema into another, with locks and hazards.
     Plan(commands::plan::Args),
+    /// Lint migrations: locks, rewrites, data loss, transactions, types, tenancy.
+    Lint(commands::lint::Args),
+    /// Advise on a live database: indexes, keys, SECURITY DEFINER, extensions, tenancy.
+    Advise(commands::advise::Args),
+    /// Tenant isolation: check the rules, generate the SQL that satisfies them.
+    Tenancy(commands::tenancy::Args),
+    /// Prove on a live database that no tenant sees another's rows (rolled back; exit 1 on a leak).
+    Prove(commands::prove::Args),
 }
 
 fn main() {
@@ -50,6 +58,10 @@ fn main() {
     let result = match cli.command {
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Plan(args) => commands::plan::run(args),
+        Command::Lint(args) => commands::lint::run(args),
+        Command::Advise(args) => commands::advise::run(args),
+        Command::Tenancy(args) => commands::tenancy::run(args),
+        Command::Prove(args) => commands::prove::run(args),
     };
     let code = match result {
         Ok(code) => code,

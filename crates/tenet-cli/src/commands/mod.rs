@@ -1,4 +1,8 @@
 //! One module per subcommand.
 
+pub mod advise;
 pub mod inspect;
+pub mod lint;
 pub mod plan;
+pub mod prove;
+pub mod tenancy;

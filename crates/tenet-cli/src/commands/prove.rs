@@ -1,0 +1,89 @@
+//! `tenet prove`: show on a live server that no tenant sees another's rows: two synthetic
+//! tenants, probes as the app role, one transaction that is always rolled back.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use tenet_pg::Server;
+use tenet_tenancy::prove;
+
+use crate::commands::tenancy::load_tenancy;
+use crate::failure::Failure;
+use crate::source::Source;
+use crate::ServerArgs;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Schema files (`.sql` file or directory) to load into a scratch database and prove
+    /// there, or a postgres:// URL. Default: the database of --url.
+    pub source: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// The configuration file (default: ./tenet.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub servers: ServerArgs,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+pub enum Format {
+    /// The matrix (object x probe), then every leak and untested probe with its reason.
+    Human,
+    /// The report as JSON.
+    Json,
+}
+
+pub fn run(args: Args) -> Result<i32, Failure> {
+    let (_, tenancy) = load_tenancy(args.config.as_deref())?;
+    let source = match (&args.source, &args.servers.url) {
+        (Some(s), _) => Source::parse(s),
+        (None, Some(url)) if !url.trim().is_empty() => Source::Url(url.clone()),
+        _ => {
+            return Err(Failure::usage(
+                "nothing to prove: give --url (or DATABASE_URL), or schema files to load into a scratch database",
+            ))
+        }
+    };
+    let fail = |e: prove::ProveError| Failure {
+        code: e.exit_code(),
+        message: e.to_string(),
+    };
+    let report = match source {
+        Source::Url(url) => {
+            let server = Server::from_url(&url)?;
+            let mut client = server.connect()?;
+            prove::prove(&mut client, &tenancy).map_err(fail)?
+        }
+        Source::Files(path) => {
+            let files = tenet_catalog::source::sql_files(&path)?;
+            let server =
+                Server::resolve(&[args.servers.dev_url.as_deref(), args.servers.url.as_deref()])?;
+            let scratch = server.scratch()?;
+            let mut client = scratch.connect()?;
+            tenet_catalog::source::apply_files(&mut client, &files)?;
+            let report = prove::prove(&mut client, &tenancy).map_err(fail)?;
+            drop(client);
+            drop(scratch);
+            report
+        }
+    };
+    let text = match args.format {
+        Format::Human => prove::to_human(&report),
+        Format::Json => {
+            let mut json = serde_json::to_string_pretty(&report)
+                .map_err(|e| Failure::usage(format!("cannot serialize the report: {e}")))?;
+            json.push('\n');
+            json
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+        _ => {}
+    }
+    Ok(report.exit_code())
+}
