@@ -301,7 +301,8 @@ fn roles(out: &mut String, roles: &[Role]) {
     }
 }
 
-/// Create a role unless it exists: roles are shared by every database of a cluster.
+/// Create a role unless it exists: roles are shared by every database of a cluster (and two
+/// loads at once may race to create one, hence the exception rather than a look-up).
 pub fn create_role(r: &Role) -> String {
     let attribute = |on: bool, name: &str| {
         if on {
@@ -311,9 +312,8 @@ pub fn create_role(r: &Role) -> String {
         }
     };
     format!(
-        "DO $tenet$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {}) THEN \
-         CREATE ROLE {} {} {} {} {}; END IF; END $tenet$;",
-        literal(&r.name),
+        "DO $tenet$ BEGIN CREATE ROLE {} {} {} {} {}; \
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $tenet$;",
         ident(&r.name),
         attribute(r.login, "LOGIN"),
         attribute(r.superuser, "SUPERUSER"),

@@ -209,7 +209,7 @@ fn create_corpus_roles() {
         .unwrap()
         .batch_execute(
             "do $$ begin create role schemainspect_test_role; \
-             exception when duplicate_object then null; end $$",
+             exception when duplicate_object or unique_violation then null; end $$",
         )
         .unwrap();
 }

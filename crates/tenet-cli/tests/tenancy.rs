@@ -42,7 +42,7 @@ impl Role {
     fn new(name: &str) -> Role {
         let mut c = server().connect().unwrap();
         c.batch_execute(&format!(
-            "DO $$ BEGIN CREATE ROLE {name} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+            "DO $$ BEGIN CREATE ROLE {name} NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
         ))
         .unwrap();
         Role(name.to_string())

@@ -16,7 +16,7 @@ fn create_roles() {
     let db = tenet_testkit::test_db();
     tenet_testkit::exec(
         &db,
-        "do $$ begin create role schemainspect_test_role; exception when duplicate_object then null; end $$",
+        "do $$ begin create role schemainspect_test_role; exception when duplicate_object or unique_violation then null; end $$",
     );
 }
 

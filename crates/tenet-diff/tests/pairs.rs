@@ -113,12 +113,12 @@ fn indexes_triggers_and_options() {
 fn rls_and_policies() {
     pair(
         "policies",
-        "do $$ begin create role tenet_diff_app nologin; exception when duplicate_object then null; end $$;
+        "do $$ begin create role tenet_diff_app nologin; exception when duplicate_object or unique_violation then null; end $$;
          create table t (tenant_id uuid not null, v text);
          alter table t enable row level security;
          create policy read on t for select using (true);
          create policy write on t for insert with check (true);",
-        "do $$ begin create role tenet_diff_app nologin; exception when duplicate_object then null; end $$;
+        "do $$ begin create role tenet_diff_app nologin; exception when duplicate_object or unique_violation then null; end $$;
          create table t (tenant_id uuid not null, v text);
          alter table t enable row level security;
          alter table t force row level security;
@@ -171,12 +171,12 @@ fn types_enums_domains_composites() {
 fn sequences_schemas_extensions_collations_comments_grants() {
     pair(
         "misc",
-        "do $$ begin create role tenet_diff_reader nologin; exception when duplicate_object then null; end $$;
+        "do $$ begin create role tenet_diff_reader nologin; exception when duplicate_object or unique_violation then null; end $$;
          create sequence s start 5;
          create table t (id int default nextval('s'));
          comment on table t is 'old';
          grant select on t to tenet_diff_reader;",
-        "do $$ begin create role tenet_diff_reader nologin; exception when duplicate_object then null; end $$;
+        "do $$ begin create role tenet_diff_reader nologin; exception when duplicate_object or unique_violation then null; end $$;
          create schema extra;
          comment on schema extra is 'new schema';
          create extension if not exists citext with schema extra;

@@ -48,7 +48,7 @@ fn todo_check_generate_prove() {
     let db = test_db();
     tenet_testkit::exec(
         &db,
-        &format!("DO $$ BEGIN CREATE ROLE {ROLE_NAME} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;"),
+        &format!("DO $$ BEGIN CREATE ROLE {ROLE_NAME} NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;"),
     );
     tenet_testkit::exec(&db, &sql);
     tenet_testkit::exec(

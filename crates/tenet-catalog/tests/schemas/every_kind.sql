@@ -104,8 +104,8 @@ comment on materialized view app.booking_rooms is 'Rooms in use';
 alter table app.accounts enable row level security;
 alter table app.accounts force row level security;
 -- Roles are cluster-wide and tests share a server: create them only once.
-do $$ begin create role tenet_rt_reader nologin; exception when duplicate_object then null; end $$;
-do $$ begin create role tenet_rt_writer nologin; exception when duplicate_object then null; end $$;
+do $$ begin create role tenet_rt_reader nologin; exception when duplicate_object or unique_violation then null; end $$;
+do $$ begin create role tenet_rt_writer nologin; exception when duplicate_object or unique_violation then null; end $$;
 grant tenet_rt_reader to tenet_rt_writer;
 create policy accounts_read on app.accounts for select to tenet_rt_reader using (score > 0);
 create policy accounts_write on app.accounts as restrictive for update to tenet_rt_writer, tenet_rt_reader

@@ -1,6 +1,6 @@
 -- A clean multi-tenant schema: tenant column everywhere, composite keys, RLS forced, policies
 -- reading the setting once through a sub-select.
-do $$ begin create role tenet_rt_app nologin; exception when duplicate_object then null; end $$;
+do $$ begin create role tenet_rt_app nologin; exception when duplicate_object or unique_violation then null; end $$;
 create table public.tenants (id uuid primary key default gen_random_uuid(), name text not null);
 create table public.projects (
     tenant_id uuid not null references public.tenants (id),
