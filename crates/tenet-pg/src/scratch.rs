@@ -35,7 +35,7 @@ impl ScratchDb {
             let cluster = server.embedded_dir().map(|d| d.to_path_buf());
             cleanup::register(move || {
                 // On an embedded cluster that is already gone there is nothing left to drop.
-                if cluster.as_deref().map_or(true, |dir| dir.exists()) {
+                if cluster.as_deref().is_none_or(|dir| dir.exists()) {
                     drop_database(&admin, &target, &name);
                 }
             })

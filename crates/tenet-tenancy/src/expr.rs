@@ -357,7 +357,7 @@ fn json_call_reads_setting(call: &Value, ctx: &ExprContext) -> bool {
             .and_then(Value::as_str)
             == Some(ctx.setting.as_str());
     }
-    args.map_or(true, |a| a.is_empty()) && helper_for(&names, ctx).is_some()
+    args.is_none_or(|a| a.is_empty()) && helper_for(&names, ctx).is_some()
 }
 
 fn is_current_setting_name(names: &[&str]) -> bool {

@@ -385,7 +385,7 @@ fn type_candidates(ty: &str, consts: &[Const]) -> Vec<Cand> {
                 .collect();
             out.push(Cand::Text(len));
             out.push(sql("'a'"));
-            if len.map_or(true, |l| l >= 24) {
+            if len.is_none_or(|l| l >= 24) {
                 out.push(Cand::Email);
                 out.push(sql("'https://example.com/'"));
             }
