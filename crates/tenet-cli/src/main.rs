@@ -44,6 +44,8 @@ enum Command {
     Tenancy(commands::tenancy::Args),
     /// Prove on a live database that no tenant sees another's rows (rolled back; exit 1 on a leak).
     Prove(commands::prove::Args),
+    /// Serve Tenet's tools to coding agents over MCP (stdio); read-only unless --allow-write.
+    Mcp(commands::mcp::Args),
 }
 
 fn main() {
@@ -62,6 +64,7 @@ fn main() {
         Command::Advise(args) => commands::advise::run(args),
         Command::Tenancy(args) => commands::tenancy::run(args),
         Command::Prove(args) => commands::prove::run(args),
+        Command::Mcp(args) => commands::mcp::run(args),
     };
     let code = match result {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 pub mod advise;
 pub mod inspect;
 pub mod lint;
+pub mod mcp;
 pub mod plan;
 pub mod prove;
 pub mod tenancy;

@@ -1,0 +1,33 @@
+"""A real MCP client (the official Python SDK) driving `tenet mcp` over stdio.
+
+Usage: mcp_client.py TENET_BINARY DATABASE_URL CONFIG CALLS_JSON
+CALLS_JSON is a list of [tool, arguments]; prints one JSON object: the tool names the server
+lists and, per call, whether it was an error and its text.
+"""
+import asyncio
+import json
+import sys
+
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+
+async def main() -> None:
+    tenet, url, config, calls = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+    params = StdioServerParameters(command=tenet, args=["mcp", "--url", url, "--config", config])
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            listed = await session.list_tools()
+            out = {"tools": sorted(t.name for t in listed.tools), "calls": []}
+            for name, arguments in calls:
+                result = await session.call_tool(name, arguments)
+                text = "".join(getattr(c, "text", "") for c in result.content)
+                is_error = getattr(result, "is_error", None)
+                if is_error is None:
+                    is_error = getattr(result, "isError", False)
+                out["calls"].append({"tool": name, "error": bool(is_error), "text": text})
+            print(json.dumps(out))
+
+
+asyncio.run(main())
