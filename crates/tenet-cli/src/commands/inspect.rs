@@ -1,7 +1,5 @@
 //! `tenet inspect`: print the normalized catalog as SQL DDL or JSON.
 
-use std::io::Write;
-
 use crate::failure::Failure;
 use crate::source::{ScratchServer, Source};
 use crate::ServerArgs;
@@ -42,13 +40,6 @@ pub fn run(args: Args) -> Result<i32, Failure> {
             json
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`tenet inspect | head`) is not an error worth reporting.
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|_| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(0),
-    }
+    super::print(&text)?;
+    Ok(0)
 }

@@ -1,7 +1,7 @@
 //! `tenet lint`: lint migration files, replaying the earlier ones on a scratch database so each
 //! migration is judged against the schema it will really run on.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use tenet_config::Config;
@@ -161,12 +161,6 @@ pub fn emit(
             text
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|_| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
-    }
+    super::print(&text)?;
+    Ok(())
 }

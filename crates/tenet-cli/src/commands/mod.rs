@@ -7,3 +7,17 @@ pub mod mcp;
 pub mod plan;
 pub mod prove;
 pub mod tenancy;
+
+/// Print a command's output. A closed pipe (`tenet inspect | head`) is not an error worth
+/// reporting.
+pub fn print(text: &str) -> Result<(), crate::failure::Failure> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}

@@ -1,7 +1,5 @@
 //! `tenet plan`: the SQL that turns one schema into another, with its locks and hazards.
 
-use std::io::Write;
-
 use tenet_diff::Options;
 
 use crate::failure::Failure;
@@ -59,12 +57,6 @@ pub fn run(args: Args) -> Result<i32, Failure> {
         Format::Sql => plan.to_sql(),
         Format::Json => plan.to_json(),
     };
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|_| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(0),
-    }
+    super::print(&text)?;
+    Ok(0)
 }

@@ -1,7 +1,6 @@
 //! `tenet prove`: show on a live server that no tenant sees another's rows: two synthetic
 //! tenants, probes as the app role, one transaction that is always rolled back.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use tenet_pg::Server;
@@ -77,13 +76,6 @@ pub fn run(args: Args) -> Result<i32, Failure> {
             json
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|_| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
-        _ => {}
-    }
+    super::print(&text)?;
     Ok(report.exit_code())
 }

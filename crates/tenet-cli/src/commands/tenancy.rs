@@ -264,12 +264,6 @@ fn generate(args: GenerateArgs) -> Result<i32, Failure> {
         );
         return Ok(0);
     }
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(generated.sql.as_bytes())
-        .and_then(|_| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(0),
-    }
+    super::print(&generated.sql)?;
+    Ok(0)
 }
