@@ -46,6 +46,8 @@ enum Command {
     Prove(commands::prove::Args),
     /// Serve Tenet's tools to coding agents over MCP (stdio); read-only unless --allow-write.
     Mcp(commands::mcp::Args),
+    /// Write the schema document (Markdown, Mermaid ER diagram), or --check that it is current.
+    Docs(commands::docs::Args),
 }
 
 fn main() {
@@ -65,6 +67,7 @@ fn main() {
         Command::Tenancy(args) => commands::tenancy::run(args),
         Command::Prove(args) => commands::prove::run(args),
         Command::Mcp(args) => commands::mcp::run(args),
+        Command::Docs(args) => commands::docs::run(args),
     };
     let code = match result {
         Ok(code) => code,

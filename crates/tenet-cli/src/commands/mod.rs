@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod advise;
+pub mod docs;
 pub mod inspect;
 pub mod lint;
 pub mod mcp;
