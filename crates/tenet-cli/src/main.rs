@@ -48,6 +48,8 @@ enum Command {
     Mcp(commands::mcp::Args),
     /// Write the schema document (Markdown, Mermaid ER diagram), or --check that it is current.
     Docs(commands::docs::Args),
+    /// Generate typed code (TypeScript) from a schema.
+    Gen(commands::gen::Args),
 }
 
 fn main() {
@@ -68,6 +70,7 @@ fn main() {
         Command::Prove(args) => commands::prove::run(args),
         Command::Mcp(args) => commands::mcp::run(args),
         Command::Docs(args) => commands::docs::run(args),
+        Command::Gen(args) => commands::gen::run(args),
     };
     let code = match result {
         Ok(code) => code,

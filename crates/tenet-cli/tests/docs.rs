@@ -47,3 +47,17 @@ fn writes_the_document_and_checks_it() {
     assert_eq!(stale.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&stale.stderr).contains("out of date"));
 }
+
+#[test]
+fn gen_typescript_prints_the_types_of_the_schema() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/todo");
+    let dir = tempfile::tempdir().unwrap();
+    let out = tenet(&example)
+        .args(["gen", "typescript", "schema", "--out"])
+        .arg(dir.path().join("db.ts"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let code = std::fs::read_to_string(dir.path().join("db.ts")).unwrap();
+    assert!(code.contains("export interface UsersRow {") && code.contains("export type TasksUpdate"));
+}

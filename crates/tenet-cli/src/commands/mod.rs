@@ -2,6 +2,7 @@
 
 pub mod advise;
 pub mod docs;
+pub mod gen;
 pub mod inspect;
 pub mod lint;
 pub mod mcp;
