@@ -57,7 +57,13 @@ fn gen_typescript_prints_the_types_of_the_schema() {
         .arg(dir.path().join("db.ts"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let code = std::fs::read_to_string(dir.path().join("db.ts")).unwrap();
-    assert!(code.contains("export interface UsersRow {") && code.contains("export type TasksUpdate"));
+    assert!(
+        code.contains("export interface UsersRow {") && code.contains("export type TasksUpdate")
+    );
 }
