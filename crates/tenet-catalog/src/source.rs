@@ -84,13 +84,23 @@ pub fn apply_script(client: &mut postgres::Client, file: &Path, sql: &str) -> Re
             let Some(db) = err.as_db_error() else {
                 return Err(err.into());
             };
-            let offset = start
-                + error_offset(db, &sql[start..end])
-                    .unwrap_or_else(|| skip_blank(&sql[start..end]));
-            return Err(sql_error(file, sql, offset, db));
+            return Err(statement_error(file, sql, (start, end), db));
         }
     }
     Ok(())
+}
+
+/// PostgreSQL's error for the statement at `span` of `sql` (the text of `file`), pinned to the
+/// line and column it points at, else to the statement's first character.
+pub fn statement_error(
+    file: &Path,
+    sql: &str,
+    span: (usize, usize),
+    db: &postgres::error::DbError,
+) -> Error {
+    let statement = &sql[span.0..span.1];
+    let offset = span.0 + error_offset(db, statement).unwrap_or_else(|| skip_blank(statement));
+    sql_error(file, sql, offset, db)
 }
 
 /// Byte offset into `sql` of the character PostgreSQL's error points at.

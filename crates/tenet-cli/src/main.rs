@@ -32,10 +32,19 @@ pub struct ServerArgs {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Scaffold a project: tenet.toml, schema/, migrations/ and the decision log.
+    Init(commands::init::Args),
     /// Print the normalized catalog of a database or of schema files.
     Inspect(commands::inspect::Args),
     /// Print the SQL that turns one schema into another, with locks and hazards.
     Plan(commands::plan::Args),
+    /// Versioned migrations: new, apply, down, status, baseline, hash.
+    Migrate(commands::migrate::Args),
+    /// The CI gate: sum file, pending model changes, and (with --url) drift and pending
+    /// migrations.
+    Check(commands::check::Args),
+    /// The persistence decision log.
+    Decisions(commands::decisions::Args),
     /// Lint migrations: locks, rewrites, data loss, transactions, types, tenancy.
     Lint(commands::lint::Args),
     /// Advise on a live database: indexes, keys, SECURITY DEFINER, extensions, tenancy.
@@ -62,7 +71,11 @@ fn main() {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Init(args) => commands::init::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
+        Command::Migrate(args) => commands::migrate::run(args),
+        Command::Check(args) => commands::check::run(args),
+        Command::Decisions(args) => commands::decisions::run(args),
         Command::Plan(args) => commands::plan::run(args),
         Command::Lint(args) => commands::lint::run(args),
         Command::Advise(args) => commands::advise::run(args),

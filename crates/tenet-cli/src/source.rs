@@ -2,10 +2,9 @@
 //! result is a catalog read from PostgreSQL itself.
 
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
 
 use tenet_catalog::Catalog;
-use tenet_pg::Server;
+use tenet_pg::{LazyServer, Server};
 
 use crate::failure::Failure;
 use crate::ServerArgs;
@@ -47,30 +46,23 @@ impl Source {
     }
 }
 
-/// The server scratch databases go on, started or reached only when first needed and shared
-/// by every source of one command (also across threads).
-pub struct ScratchServer<'a> {
-    args: &'a ServerArgs,
-    server: OnceLock<Server>,
-    starting: Mutex<()>,
-}
+/// The server scratch databases go on (`--dev-url`, else `--url`, else the embedded cluster),
+/// reached or started only when first needed and shared by every source of one command.
+pub struct ScratchServer(LazyServer);
 
-impl<'a> ScratchServer<'a> {
-    pub fn new(args: &'a ServerArgs) -> Self {
-        ScratchServer {
-            args,
-            server: OnceLock::new(),
-            starting: Mutex::new(()),
-        }
+impl ScratchServer {
+    pub fn new(args: &ServerArgs) -> Self {
+        ScratchServer(LazyServer::new(vec![
+            args.dev_url.clone(),
+            args.url.clone(),
+        ]))
     }
 
-    fn get(&self) -> Result<&Server, Failure> {
-        // One thread starts the server; the others wait and share it.
-        let _starting = self.starting.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(server) = self.server.get() {
-            return Ok(server);
-        }
-        let server = Server::resolve(&[self.args.dev_url.as_deref(), self.args.url.as_deref()])?;
-        Ok(self.server.get_or_init(|| server))
+    pub fn get(&self) -> Result<&Server, Failure> {
+        Ok(self.0.get()?)
+    }
+
+    pub fn lazy(&self) -> &LazyServer {
+        &self.0
     }
 }

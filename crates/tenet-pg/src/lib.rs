@@ -10,6 +10,7 @@
 mod cleanup;
 mod embedded;
 mod error;
+mod lazy;
 mod redact;
 mod scratch;
 mod server;
@@ -18,6 +19,7 @@ mod urls;
 
 pub use cleanup::run_cleanup;
 pub use error::PgError;
+pub use lazy::LazyServer;
 pub use redact::redact;
 pub use scratch::ScratchDb;
 pub use server::{Server, DEFAULT_CONNECT_TIMEOUT};

@@ -1,11 +1,15 @@
 //! One module per subcommand.
 
 pub mod advise;
+pub mod check;
+pub mod decisions;
 pub mod docs;
 pub mod gen;
+pub mod init;
 pub mod inspect;
 pub mod lint;
 pub mod mcp;
+pub mod migrate;
 pub mod plan;
 pub mod prove;
 pub mod tenancy;
