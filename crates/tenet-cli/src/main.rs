@@ -32,6 +32,8 @@ pub struct ServerArgs {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The whole flow on a throwaway database: plan, migrate, tenancy, prove, docs.
+    Demo(commands::demo::Args),
     /// Scaffold a project: tenet.toml, schema/, migrations/ and the decision log.
     Init(commands::init::Args),
     /// Print the normalized catalog of a database or of schema files.
@@ -71,6 +73,7 @@ fn main() {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => commands::demo::run(args),
         Command::Init(args) => commands::init::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Migrate(args) => commands::migrate::run(args),

@@ -32,7 +32,10 @@ impl Source {
             Source::Url(url) => {
                 let server = Server::from_url(url)?;
                 let (mut client, mut second) = (server.connect()?, server.connect()?);
-                Ok(tenet_catalog::inspect_parallel(&mut client, &mut second)?)
+                let mut catalog = tenet_catalog::inspect_parallel(&mut client, &mut second)?;
+                // Tenet's migration history is bookkeeping, not part of the schema.
+                tenet_migrate::replay::without_history(&mut catalog);
+                Ok(catalog)
             }
             Source::Files(path) => {
                 // Read the files first: a missing path should not cost a server start.

@@ -194,6 +194,19 @@ fn todo_from_init_to_a_checked_reversible_history() {
     );
     assert!(log.contains(tenet_migrate_placeholder()), "{log}");
 
+    // The schema document links each table to the decisions that touched it.
+    project.ok(&["docs", "--url", &url]);
+    let doc = std::fs::read_to_string(project.path("specs/db/schema.md")).unwrap();
+    assert!(
+        doc.contains("(../../docs/persistence-decisions.md#") && doc.contains("add_task_priority)"),
+        "{doc}"
+    );
+    project.ok(&["docs", "--url", &url, "--check"]);
+    assert!(!doc.contains("migrations"), "the history table is documented:\n{doc}");
+    // A migrated database plans to the schema files with nothing to do.
+    let plan = project.ok(&["plan", "--from", &url, "--to", "schema"]);
+    assert_eq!(plan, "");
+
     // Nothing left to write.
     let nothing = project.fails(&["migrate", "new", "again"], 1);
     assert!(nothing.contains("nothing to do"), "{nothing}");

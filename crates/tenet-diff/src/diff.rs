@@ -997,8 +997,7 @@ impl<'m> Meta<'m> {
         }
         let old_grants = old.as_ref().and_then(|o| o.grants.clone());
         if old_grants != *self.grants {
-            let revoked = old_grants.as_deref().unwrap_or_default();
-            sql.push_str(&regrant(grant_target, self.owner, revoked, self.grants));
+            sql.push_str(&regrant(grant_target, self.owner, &old_grants, self.grants));
         }
         sql
     }
@@ -1013,7 +1012,22 @@ pub(crate) fn comment_sql(target: &str, comment: &Option<String>) -> String {
 
 /// Replace the privileges on `target`: revoke from everyone who held any, then grant exactly
 /// `new` (or the defaults: everything to the owner, and EXECUTE to PUBLIC on functions).
-fn regrant(target: &str, owner: &str, old: &[Grant], new: &Option<Vec<Grant>>) -> String {
+/// The statements that change `old` privileges (None: the default for the kind and owner) into
+/// `new`. Tables change grantee by grantee, so a plan never names the owner when only an app
+/// role's grants changed (the owner differs from server to server); other kinds, and tables
+/// whose owner gave up some of its own privileges, are revoked and granted whole.
+fn regrant(
+    target: &str,
+    owner: &str,
+    old: &Option<Vec<Grant>>,
+    new: &Option<Vec<Grant>>,
+) -> String {
+    if target.starts_with("TABLE ") {
+        if let (Some(old), Some(new)) = (table_acl(owner, old), table_acl(owner, new)) {
+            return grantee_changes(target, &old, &new);
+        }
+    }
+    let old = old.as_deref().unwrap_or_default();
     let mut sql = String::new();
     let grantees: BTreeSet<&str> = old.iter().map(|g| g.grantee.as_str()).collect();
     for grantee in grantees {
@@ -1030,6 +1044,87 @@ fn regrant(target: &str, owner: &str, old: &[Grant], new: &Option<Vec<Grant>>) -
             sql.push_str(&format!("GRANT ALL ON {target} TO {};\n", ident(owner)));
             if target.starts_with("FUNCTION ") || target.starts_with("PROCEDURE ") {
                 sql.push_str(&format!("GRANT EXECUTE ON {target} TO PUBLIC;\n"));
+            }
+        }
+    }
+    sql
+}
+
+/// The privileges a table's owner holds by default (PostgreSQL 15 and 16; 17 adds MAINTAIN,
+/// which only makes the owner's grants be restated).
+const TABLE_OWNER_DEFAULT: &[&str] = &[
+    "INSERT",
+    "SELECT",
+    "UPDATE",
+    "DELETE",
+    "TRUNCATE",
+    "REFERENCES",
+    "TRIGGER",
+];
+
+/// A table's ACL with the default spelled out; None when the owner lacks some default
+/// privilege (then grantee-by-grantee changes could not restore it).
+fn table_acl(owner: &str, acl: &Option<Vec<Grant>>) -> Option<Vec<Grant>> {
+    match acl {
+        None => Some(
+            TABLE_OWNER_DEFAULT
+                .iter()
+                .map(|p| Grant {
+                    grantee: owner.to_string(),
+                    privilege: p.to_string(),
+                    grantable: false,
+                })
+                .collect(),
+        ),
+        Some(grants) => TABLE_OWNER_DEFAULT
+            .iter()
+            .all(|p| {
+                grants
+                    .iter()
+                    .any(|g| g.grantee == owner && g.privilege == *p && !g.grantable)
+            })
+            .then(|| grants.clone()),
+    }
+}
+
+/// REVOKE and GRANT for each grantee whose privileges differ between two ACLs.
+fn grantee_changes(target: &str, old: &[Grant], new: &[Grant]) -> String {
+    let mut sql = String::new();
+    let grantees: BTreeSet<&str> = old.iter().chain(new).map(|g| g.grantee.as_str()).collect();
+    for grantee in grantees {
+        let of = |acl: &[Grant]| -> Vec<Grant> {
+            let mut grants: Vec<Grant> = acl
+                .iter()
+                .filter(|g| g.grantee == grantee)
+                .cloned()
+                .collect();
+            grants.sort_by(|a, b| (a.grantable, &a.privilege).cmp(&(b.grantable, &b.privilege)));
+            grants
+        };
+        let (before, after) = (of(old), of(new));
+        if before == after {
+            continue;
+        }
+        let quoted = if grantee == "PUBLIC" {
+            "PUBLIC".to_string()
+        } else {
+            ident(grantee)
+        };
+        if !before.is_empty() {
+            sql.push_str(&format!("REVOKE ALL ON {target} FROM {quoted};\n"));
+        }
+        for grantable in [false, true] {
+            let privileges: Vec<&str> = after
+                .iter()
+                .filter(|g| g.grantable == grantable)
+                .map(|g| g.privilege.as_str())
+                .collect();
+            if !privileges.is_empty() {
+                let option = if grantable { " WITH GRANT OPTION" } else { "" };
+                sql.push_str(&format!(
+                    "GRANT {} ON {target} TO {quoted}{option};\n",
+                    privileges.join(", ")
+                ));
             }
         }
     }

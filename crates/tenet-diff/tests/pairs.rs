@@ -192,6 +192,35 @@ fn sequences_schemas_extensions_collations_comments_grants() {
 }
 
 #[test]
+fn table_grants_change_grantee_by_grantee_without_naming_the_owner() {
+    let role = "do $$ begin create role tenet_diff_app nologin; exception when duplicate_object or unique_violation then null; end $$;
+         do $$ begin create role tenet_diff_admin nologin; exception when duplicate_object or unique_violation then null; end $$;";
+    let from = format!("{role} create table a (x int); create table b (x int); grant select on b to tenet_diff_app;
+         create table c (x int); revoke truncate on c from current_user;");
+    let to = format!("{role} create table a (x int); grant select, insert, update, delete on a to tenet_diff_app;
+         create table b (x int); grant select on b to tenet_diff_admin with grant option; grant insert on b to tenet_diff_admin;
+         create table c (x int); grant select on c to public;");
+    pair("table grants", &from, &to);
+    // From default privileges, only the app role is named.
+    let (_a, from) =
+        common::catalog_of("grants from", &format!("{role} create table a (x int);")).unwrap();
+    let (_b, to) = common::catalog_of(
+        "grants to",
+        &format!("{role} create table a (x int); grant select on a to tenet_diff_app;"),
+    )
+    .unwrap();
+    let up = plan(&from, &to, &Options::default()).unwrap();
+    assert_eq!(
+        up.steps
+            .iter()
+            .filter(|s| !s.object.starts_with("role "))
+            .map(|s| s.sql.trim())
+            .collect::<Vec<_>>(),
+        vec!["GRANT SELECT ON TABLE public.a TO tenet_diff_app;"]
+    );
+}
+
+#[test]
 fn partitions_attached_detached_and_inheritance() {
     pair(
         "partitions",

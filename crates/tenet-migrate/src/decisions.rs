@@ -99,10 +99,7 @@ fn changes(plan: &Plan) -> Vec<String> {
                 commented.insert(step.object.clone());
                 continue;
             }
-            let mut text = statement.trim_end_matches(['(', ' ']).to_string();
-            if text.chars().count() > 110 {
-                text = text.chars().take(110).collect::<String>() + "…";
-            }
+            let text = shorten(statement.trim_end_matches(['(', ' ']));
             lines.push(format!("`{}`: `{text}`", step.object));
         }
     }
@@ -115,6 +112,15 @@ fn changes(plan: &Plan) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// A statement cut to a readable length.
+fn shorten(statement: &str) -> String {
+    if statement.chars().count() > 110 {
+        statement.chars().take(110).collect::<String>() + "…"
+    } else {
+        statement.to_string()
+    }
 }
 
 fn starts_statement(line: &str) -> bool {
@@ -145,7 +151,7 @@ fn hazards(plan: &Plan) -> Vec<String> {
             if !s.transactional {
                 notes.push("runs outside a transaction".into());
             }
-            let first = s.sql.lines().next().unwrap_or_default();
+            let first = shorten(s.sql.lines().next().unwrap_or_default());
             format!("`{}` (`{first}`): {}", s.object, notes.join(", "))
         })
         .collect()

@@ -84,14 +84,10 @@ const OTHER_HISTORY: &[&str] = &["public._sqlx_migrations", "public.schema_migra
 /// tables, with its owner.
 pub fn live(client: &mut Client) -> Result<(Catalog, String), Error> {
     let mut catalog = tenet_catalog::inspect(client)?;
-    catalog.schemas.retain(|s| s.name != SCHEMA);
-    catalog.tables.retain(|t| {
-        t.schema != SCHEMA && !OTHER_HISTORY.contains(&format!("{}.{}", t.schema, t.name).as_str())
-    });
-    catalog.sequences.retain(|s| s.schema != SCHEMA);
-    catalog.views.retain(|v| v.schema != SCHEMA);
-    catalog.functions.retain(|f| f.schema != SCHEMA);
-    catalog.types.retain(|t| t.schema != SCHEMA);
+    without_history(&mut catalog);
+    catalog
+        .tables
+        .retain(|t| !OTHER_HISTORY.contains(&format!("{}.{}", t.schema, t.name).as_str()));
     // An invalid index is a CREATE INDEX CONCURRENTLY that failed or was interrupted: not part
     // of any intended schema, and rebuilt by apply when its migration resumes.
     let invalid: Vec<(String, String, String)> = client
@@ -113,6 +109,16 @@ pub fn live(client: &mut Client) -> Result<(Catalog, String), Error> {
     }
     let user = current_user(client)?;
     Ok((catalog, user))
+}
+
+/// Remove Tenet's history schema: bookkeeping, not part of any schema a project describes.
+pub fn without_history(catalog: &mut Catalog) {
+    catalog.schemas.retain(|s| s.name != SCHEMA);
+    catalog.tables.retain(|t| t.schema != SCHEMA);
+    catalog.sequences.retain(|s| s.schema != SCHEMA);
+    catalog.views.retain(|v| v.schema != SCHEMA);
+    catalog.functions.retain(|f| f.schema != SCHEMA);
+    catalog.types.retain(|t| t.schema != SCHEMA);
 }
 
 /// The plan from `from` to `to`, where each side's objects were created by its own user (the

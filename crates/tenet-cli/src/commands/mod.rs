@@ -3,6 +3,7 @@
 pub mod advise;
 pub mod check;
 pub mod decisions;
+pub mod demo;
 pub mod docs;
 pub mod gen;
 pub mod init;

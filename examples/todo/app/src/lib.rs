@@ -247,27 +247,26 @@ fn tenancy() -> tenet_config::Tenancy {
         .expect("examples/todo/tenet.toml has [tenancy]")
 }
 
-/// Prepare an empty database for the API: the schema files, then (for RLS) the isolation SQL
-/// Tenet generates for them, then the application role and its grants.
+/// Prepare an empty database for the API. With RLS: the example's migrations, written by
+/// `tenet migrate new` (tables, then the application role, grants and row-level security Tenet
+/// generated). Without: the tables alone, and the role and grants.
 pub fn prepare_database(client: &mut postgres::Client, isolation: Isolation) -> Result<(), String> {
-    let schema = example_dir().join("schema");
-    let files = tenet_catalog::source::sql_files(&schema).map_err(|e| e.to_string())?;
+    let files = match isolation {
+        Isolation::Rls => tenet_catalog::source::sql_files(&example_dir().join("migrations")),
+        Isolation::OwnerFilter => {
+            tenet_catalog::source::sql_files(&example_dir().join("schema/todo.sql"))
+        }
+    }
+    .map_err(|e| e.to_string())?;
     tenet_catalog::source::apply_files(client, &files).map_err(|e| e.to_string())?;
-    client
-        .batch_execute(&format!(
-            "DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN; \
-             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
-             GRANT SELECT, INSERT, UPDATE, DELETE ON users, tasks TO {APP_ROLE};"
-        ))
-        .map_err(|e| e.to_string())?;
-    if isolation == Isolation::Rls {
-        let catalog = tenet_catalog::inspect(client).map_err(|e| e.to_string())?;
-        let tenancy = tenancy();
-        let generated =
-            tenet_tenancy::generate::generate(&tenet_tenancy::Model::new(&catalog, &tenancy));
+    if isolation == Isolation::OwnerFilter {
         client
-            .batch_execute(&generated.sql)
-            .map_err(|e| format!("generated isolation SQL failed: {e}"))?;
+            .batch_execute(&format!(
+                "DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN; \
+                 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+                 GRANT SELECT, INSERT, UPDATE, DELETE ON users, tasks TO {APP_ROLE};"
+            ))
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
