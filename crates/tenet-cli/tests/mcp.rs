@@ -131,3 +131,106 @@ fn an_mcp_client_lists_plans_lints_and_proves_through_tenet_mcp() {
     );
     assert!(text(9).contains("read-only"), "{}", text(9));
 }
+
+/// Run the Python MCP client against `tenet mcp` on `url`; the parsed result.
+fn drive(
+    url: &str,
+    config: &Path,
+    calls: serde_json::Value,
+    server_args: &[&str],
+) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenet-mcp/tests/mcp_client.py");
+    let out = Command::new(mcp_python())
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_tenet"))
+        .arg(url)
+        .arg(config)
+        .arg(calls.to_string())
+        .arg(serde_json::json!(server_args).to_string())
+        .env_remove("DATABASE_URL")
+        .env("TENET_DEV_URL", tenet_testkit::server().url_for("postgres"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn an_mcp_client_migrates_generates_types_and_reads_docs_of_the_todo_example() {
+    let db = test_db();
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/todo/tenet.toml");
+    let calls = serde_json::json!([["list_migrations", {}], ["apply_migration", {}],]);
+    // Read-only by default: the migration is refused.
+    let result = drive(&db.url(), &config, calls.clone(), &[]);
+    let tools: Vec<&str> = result["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    for tool in [
+        "list_migrations",
+        "apply_migration",
+        "generate_types",
+        "docs",
+    ] {
+        assert!(tools.contains(&tool), "{tool} missing from {tools:?}");
+    }
+    let calls_out = result["calls"].as_array().unwrap();
+    assert!(
+        !calls_out[0]["error"].as_bool().unwrap(),
+        "{}",
+        calls_out[0]["text"]
+    );
+    assert_eq!(
+        calls_out[0]["text"]
+            .as_str()
+            .unwrap()
+            .matches("\"pending\"")
+            .count(),
+        2
+    );
+    assert!(calls_out[1]["error"].as_bool().unwrap());
+    assert!(calls_out[1]["text"]
+        .as_str()
+        .unwrap()
+        .contains("--allow-write"));
+
+    let calls = serde_json::json!([
+        ["apply_migration", {}],
+        ["list_migrations", {}],
+        ["plan", {}],
+        ["generate_types", {"language": "typescript"}],
+        ["docs", {}],
+        ["prove_isolation", {}],
+    ]);
+    let result = drive(&db.url(), &config, calls, &["--allow-write"]);
+    let calls = result["calls"].as_array().unwrap();
+    let text = |i: usize| calls[i]["text"].as_str().unwrap().to_string();
+    for (i, call) in calls.iter().enumerate() {
+        assert!(
+            !call["error"].as_bool().unwrap(),
+            "{}: {}",
+            call["tool"],
+            text(i)
+        );
+    }
+    assert!(
+        text(0).contains("20261130063449_tenant_isolation"),
+        "{}",
+        text(0)
+    );
+    assert_eq!(text(1).matches("\"applied\"").count(), 2, "{}", text(1));
+    assert!(text(2).contains("nothing to do"), "{}", text(2));
+    assert!(text(3).contains("user_id"), "{}", text(3));
+    assert!(
+        text(4).contains("```mermaid") && !text(4).contains("tenet.migrations"),
+        "{}",
+        text(4)
+    );
+    assert!(text(5).contains(" 0 LEAK,"), "{}", text(5));
+}

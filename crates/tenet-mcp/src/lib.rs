@@ -49,11 +49,25 @@ pub struct TablesRequest {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct PlanRequest {
-    /// The desired state as SQL DDL (for example the contents of schema/*.sql).
-    pub desired_sql: String,
+    /// The desired state as SQL DDL; absent: the project's schema files ([schema] of tenet.toml).
+    #[serde(default)]
+    pub desired_sql: Option<String>,
     /// Accept steps that lose data (dropped tables or columns, narrowing casts).
     #[serde(default)]
     pub allow_destructive: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ApplyRequest {
+    /// Apply up to and including this version; absent: every pending migration.
+    #[serde(default)]
+    pub to: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct TypesRequest {
+    /// `typescript`.
+    pub language: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -88,12 +102,22 @@ fn connect(settings: &Settings) -> Result<postgres::Client, String> {
 }
 
 fn catalog(settings: &Settings) -> Result<Catalog, String> {
-    tenet_catalog::inspect(&mut connect(settings)?).map_err(|e| e.to_string())
+    let mut catalog = tenet_catalog::inspect(&mut connect(settings)?).map_err(|e| e.to_string())?;
+    tenet_migrate::replay::without_history(&mut catalog);
+    Ok(catalog)
+}
+
+fn config(settings: &Settings) -> Result<tenet_config::Config, String> {
+    tenet_config::Config::load(settings.config.as_deref()).map_err(|e| e.to_string())
+}
+
+/// Where scratch databases go: the dev server, else the database's own server.
+fn scratch_server(settings: &Settings) -> tenet_pg::LazyServer {
+    tenet_pg::LazyServer::new(vec![settings.dev_url.clone(), Some(settings.url.clone())])
 }
 
 fn tenancy(settings: &Settings) -> Result<Tenancy, String> {
-    tenet_config::Config::load(settings.config.as_deref())
-        .map_err(|e| e.to_string())?
+    config(settings)?
         .tenancy
         .ok_or_else(|| "no [tenancy] section in tenet.toml: start the server with --config".into())
 }
@@ -134,7 +158,7 @@ impl TenetServer {
     }
 
     #[tool(
-        description = "Plan the SQL that turns the database into the desired state given as SQL DDL: ordered steps with the lock each takes and its hazards (rewrite, index build, data loss). Nothing is applied."
+        description = "Plan the SQL that turns the database into the desired state (SQL DDL given as desired_sql, else the project's schema files): ordered steps with the lock each takes and its hazards (rewrite, index build, data loss). Nothing is applied."
     )]
     async fn plan(&self, Parameters(request): Parameters<PlanRequest>) -> Answer {
         self.blocking(move |s| {
@@ -143,11 +167,15 @@ impl TenetServer {
                 .map_err(|e| e.to_string())?;
             let scratch = server.scratch().map_err(|e| e.to_string())?;
             let mut client = scratch.connect().map_err(|e| e.to_string())?;
-            tenet_catalog::source::apply_script(
-                &mut client,
-                std::path::Path::new("desired_sql"),
-                &request.desired_sql,
-            )
+            match &request.desired_sql {
+                Some(sql) => tenet_catalog::source::apply_script(
+                    &mut client,
+                    std::path::Path::new("desired_sql"),
+                    sql,
+                ),
+                None => tenet_catalog::source::sql_files(&config(s)?.schema_path())
+                    .and_then(|files| tenet_catalog::source::apply_files(&mut client, &files)),
+            }
             .map_err(|e| e.to_string())?;
             let to = tenet_catalog::inspect(&mut client).map_err(|e| e.to_string())?;
             let options = tenet_diff::Options {
@@ -215,6 +243,92 @@ impl TenetServer {
             let report = tenet_tenancy::prove::prove(&mut connect(s)?, &tenancy)
                 .map_err(|e| e.to_string())?;
             Ok(tenet_tenancy::prove::to_human(&report))
+        })
+        .await
+    }
+
+    #[tool(
+        description = "List the project's migrations with their state on the database: applied (when, by whom, how long), partly applied, pending, changed since applied, or missing from the directory."
+    )]
+    async fn list_migrations(&self) -> Answer {
+        self.blocking(|s| {
+            let dir = config(s)?.migrations_dir();
+            let lines =
+                tenet_migrate::run::status(&mut connect(s)?, &dir).map_err(|e| e.to_string())?;
+            let rows: Vec<serde_json::Value> = lines
+                .iter()
+                .map(|l| {
+                    use tenet_migrate::run::State;
+                    let (state, applied) = match &l.state {
+                        State::Applied(a) => ("applied", Some(a)),
+                        State::Partial(a) => ("partly_applied", Some(a)),
+                        State::Pending => ("pending", None),
+                        State::Changed(a) => ("changed_since_applied", Some(a)),
+                        State::Missing(a) => ("file_missing", Some(a)),
+                    };
+                    serde_json::json!({
+                        "version": l.version,
+                        "name": l.name,
+                        "state": state,
+                        "applied_at": applied.map(|a| a.applied_at.clone()),
+                        "applied_by": applied.map(|a| a.applied_by.clone()),
+                        "duration_ms": applied.map(|a| a.duration_ms),
+                    })
+                })
+                .collect();
+            json(&rows)
+        })
+        .await
+    }
+
+    #[tool(
+        description = "Apply the project's pending migrations to the database (each once, under an advisory lock, after checking the sum file, history and drift). Needs the server started with --allow-write."
+    )]
+    async fn apply_migration(&self, Parameters(request): Parameters<ApplyRequest>) -> Answer {
+        self.blocking(move |s| {
+            if !s.allow_write {
+                return Err("apply_migration changes the database: start `tenet mcp` with --allow-write to allow it".into());
+            }
+            let dir = config(s)?.migrations_dir();
+            let options = tenet_migrate::run::ApplyOptions {
+                to: request.to,
+                ..Default::default()
+            };
+            let mut log = Vec::new();
+            let applied = tenet_migrate::run::apply(
+                &mut connect(s)?,
+                &scratch_server(s),
+                &dir,
+                &options,
+                &mut |line| log.push(line),
+            )
+            .map_err(|e| e.to_string())?;
+            json(&serde_json::json!({ "applied": applied, "log": log }))
+        })
+        .await
+    }
+
+    #[tool(
+        description = "Generate typed code for the database's tables: language `typescript` (Row, Insert and Update types per table, enums as unions)."
+    )]
+    async fn generate_types(&self, Parameters(request): Parameters<TypesRequest>) -> Answer {
+        self.blocking(move |s| {
+            let catalog = catalog(s)?;
+            match request.language.as_str() {
+                "typescript" => Ok(tenet_codegen::typescript(&catalog)),
+                other => Err(format!("unknown language {other:?}: use typescript")),
+            }
+        })
+        .await
+    }
+
+    #[tool(
+        description = "The schema document of the database as Markdown: entities, relationships, constraints, indexing strategy, integrity rules, ownership and isolation rules, and a Mermaid ER diagram."
+    )]
+    async fn docs(&self) -> Answer {
+        self.blocking(|s| {
+            let catalog = catalog(s)?;
+            Ok(tenet_docs::markdown(&catalog, tenancy(s).ok().as_ref()))
         })
         .await
     }

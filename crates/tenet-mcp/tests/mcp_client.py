@@ -1,7 +1,7 @@
 """A real MCP client (the official Python SDK) driving `tenet mcp` over stdio.
 
-Usage: mcp_client.py TENET_BINARY DATABASE_URL CONFIG CALLS_JSON
-CALLS_JSON is a list of [tool, arguments]; prints one JSON object: the tool names the server
+Usage: mcp_client.py TENET_BINARY DATABASE_URL CONFIG CALLS_JSON [SERVER_ARGS_JSON]
+CALLS_JSON is a list of [tool, arguments]; SERVER_ARGS_JSON more arguments for `tenet mcp`; prints one JSON object: the tool names the server
 lists and, per call, whether it was an error and its text.
 """
 import asyncio
@@ -14,7 +14,10 @@ from mcp.client.stdio import stdio_client
 
 async def main() -> None:
     tenet, url, config, calls = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
-    params = StdioServerParameters(command=tenet, args=["mcp", "--url", url, "--config", config])
+    extra = json.loads(sys.argv[5]) if len(sys.argv) > 5 else []
+    params = StdioServerParameters(
+        command=tenet, args=["mcp", "--url", url, "--config", config, *extra]
+    )
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write) as session:
             await session.initialize()
