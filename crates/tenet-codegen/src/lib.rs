@@ -1,156 +1,148 @@
 //! `tenet gen`: typed code from the catalog.
 //!
-//! TypeScript, per table: a `Row` type (what a SELECT returns), an `Insert` type (fields with a
-//! default, an identity or no NOT NULL are optional; generated columns are absent) and an
-//! `Update` type (every writable field optional). Enums become string unions.
+//! - [`typescript`]: per table a `Row`, an `Insert` and an `Update` type; enums as unions of
+//!   their labels.
+//! - [`rust`]: per table a struct deriving `Debug, Clone, serde::Serialize, serde::Deserialize,
+//!   sqlx::FromRow`, with `TABLE` and `COLUMNS` constants to query it; enums as Rust enums
+//!   deriving `sqlx::Type`.
+//! - [`sqlmodel`]: per table a SQLModel class (`table=True`) with primary keys, foreign keys,
+//!   nullability and the exact column types; enums as `enum.Enum` classes.
 //!
-//! Type mapping (PostgreSQL → TypeScript), chosen to match what node-postgres returns:
+//! Type and table names are `UpperCamelCase`, prefixed with the schema outside `public`
+//! (`billing.orders` is `BillingOrders`); in Rust and Python a name that is taken gets a
+//! number. Columns that are not identifiers in Rust or Python, or are keywords there, are
+//! renamed (`type` is `r#type` in Rust and `class` is `class_` in Python) and mapped back to
+//! the column's name.
 //!
-//! | PostgreSQL | TypeScript |
-//! | --- | --- |
-//! | smallint, integer, real, double precision | `number` |
-//! | bigint, numeric | `string` (exact; a JS number cannot hold every value) |
-//! | boolean | `boolean` |
-//! | text, varchar, char, citext, uuid, inet, cidr, macaddr | `string` |
-//! | timestamp, timestamptz, date, time, timetz, interval | `string` |
-//! | json, jsonb | `JsonValue` |
-//! | bytea | `Uint8Array` |
-//! | arrays | `Array<element>` |
-//! | enums | the union of their labels |
-//! | domains | their base type |
-//! | anything else | `unknown` |
+//! # Type mapping
+//!
+//! A nullable column is `T | null`, `Option<T>` or `Optional[T]`. Python names the
+//! SQLAlchemy type of each column too (second line of the Python cell).
+//!
+//! | PostgreSQL | TypeScript | Rust (sqlx 0.8) | Python (SQLModel) |
+//! | --- | --- | --- | --- |
+//! | `smallint` | `number` | `i16` | `int`, `sa.SmallInteger` |
+//! | `integer` | `number` | `i32` | `int`, `sa.Integer` |
+//! | `bigint` | `string` | `i64` | `int`, `sa.BigInteger` |
+//! | `real` | `number` | `f32` | `float`, `postgresql.REAL` |
+//! | `double precision` | `number` | `f64` | `float`, `postgresql.DOUBLE_PRECISION` |
+//! | `numeric(p,s)` | `string` | `rust_decimal::Decimal` | `decimal.Decimal`, `sa.Numeric(p,s)` |
+//! | `boolean` | `boolean` | `bool` | `bool`, `sa.Boolean` |
+//! | `text` | `string` | `String` | `str`, `sa.Text` |
+//! | `varchar(n)` | `string` | `String` | `str`, `sa.String(n)` |
+//! | `char(n)` | `string` | `String` | `str`, `sa.CHAR(length=n)` |
+//! | `"char"` | `string` | `i8` | `str`, `PgType("\"char\"")` |
+//! | `name`, `citext` | `string` | `String` | `str`, `PgType(...)` |
+//! | `uuid` | `string` | `uuid::Uuid` | `uuid.UUID`, `postgresql.UUID(as_uuid=True)` |
+//! | `timestamp with time zone` | `string` | `chrono::DateTime<chrono::Utc>` | `datetime.datetime`, `postgresql.TIMESTAMP(timezone=True)` |
+//! | `timestamp` | `string` | `chrono::NaiveDateTime` | `datetime.datetime`, `postgresql.TIMESTAMP()` |
+//! | `date` | `string` | `chrono::NaiveDate` | `datetime.date`, `sa.Date` |
+//! | `time` | `string` | `chrono::NaiveTime` | `datetime.time`, `postgresql.TIME()` |
+//! | `time with time zone` | `string` | `pg::TimeTz` (sqlx `PgTimeTz`) | `datetime.time`, `postgresql.TIME(timezone=True)` |
+//! | `interval` | `string` | `pg::Interval` (sqlx `PgInterval`) | `datetime.timedelta`, `postgresql.INTERVAL()` |
+//! | `json` | `JsonValue` | `serde_json::Value` | `typing.Any`, `postgresql.JSON` |
+//! | `jsonb` | `JsonValue` | `serde_json::Value` | `typing.Any`, `postgresql.JSONB` |
+//! | `bytea` | `Uint8Array` | `Vec<u8>` | `bytes`, `postgresql.BYTEA` |
+//! | `inet`, `cidr` | `string` | `sqlx::types::ipnetwork::IpNetwork` | `str`, `postgresql.INET`, `postgresql.CIDR` |
+//! | `T[]` | `Array<T>` | `Vec<T>` | `list[T]`, `postgresql.ARRAY(T)` |
+//! | enum | union of its labels | generated enum | generated `enum.Enum`, `pg_enum(...)` |
+//! | domain | its base type | its base type | its base type |
+//! | composite | `Record<string, unknown>` | `String` (read as text) | `str`, `ReadAs(PgType(...), sa.Text)` |
+//! | anything else | `unknown` (`string` for `macaddr`) | `String` (read as text) | `str`, `ReadAs(PgType(...), sa.Text)` |
+//!
+//! Notes:
+//! - TypeScript types are those node-postgres returns for the text format; an enum without
+//!   labels is `never`.
+//! - Rust: `pg::Interval` and `pg::TimeTz` wrap sqlx's types (which have no serde) in a `pg`
+//!   module generated alongside. sqlx checks the type of what it decodes, so a struct's
+//!   `COLUMNS` casts what it could not decode as declared: types with no Rust mapping (and
+//!   enums without labels) to `text`, arrays of them and of `citext` to `text[]`, arrays of a
+//!   domain to arrays of the base type. `Vec<T>` cannot hold NULL elements or several
+//!   dimensions. `Decimal` holds 28 significant digits and no NaN. Enum type names are
+//!   written as PostgreSQL prints them under the default search_path (`mood`, `billing.currency`).
+//! - Python: `PgType` (generated) names a type SQLAlchemy has no class for, so `create_all()`
+//!   makes the same column type; `ReadAs` (generated) reads a column through a cast, for the
+//!   same cases as Rust's `COLUMNS` (the driver would otherwise return a dict for an `hstore`,
+//!   or a string for an array type it does not know). Sized forms keep their size
+//!   (`varchar(20)` is `sa.String(20)`, `timestamp(3)` is `postgresql.TIMESTAMP(precision=3)`);
+//!   an interval with fields is a `PgType`. A table without a primary key is mapped on all its
+//!   columns; a table without columns is left out.
 
-use std::fmt::Write;
+mod names;
+mod rust;
+mod sqlmodel;
+mod types;
+mod typescript;
 
-use tenet_catalog::model::*;
+pub use names::{type_name, ClassNames};
+pub use rust::rust;
+pub use sqlmodel::sqlmodel;
+pub use types::{Builtin, ColumnType};
+pub use typescript::{typescript, typescript_type};
 
-/// `PascalCase` of a snake_case name, prefixed with its schema outside `public`.
-pub fn type_name(schema: &str, name: &str) -> String {
-    let pascal = |s: &str| -> String {
-        s.split(|c: char| !c.is_ascii_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(|w| {
-                let mut chars = w.chars();
-                chars
-                    .next()
-                    .map(|f| f.to_ascii_uppercase().to_string() + chars.as_str())
-                    .unwrap_or_default()
-            })
-            .collect()
-    };
-    let name = if schema == "public" {
-        pascal(name)
-    } else {
-        pascal(schema) + &pascal(name)
-    };
-    if name.starts_with(|c: char| c.is_ascii_digit()) || name.is_empty() {
-        format!("T{name}")
-    } else {
-        name
-    }
-}
+#[cfg(test)]
+mod tests {
+    use tenet_catalog::model::Catalog;
 
-/// The TypeScript type of a PostgreSQL type as `format_type` prints it.
-pub fn typescript_type(catalog: &Catalog, pg: &str) -> String {
-    if let Some(element) = pg.strip_suffix("[]") {
-        return format!("Array<{}>", typescript_type(catalog, element));
-    }
-    let base = pg.split('(').next().unwrap_or(pg).trim();
-    if let Some(t) = catalog
-        .types
-        .iter()
-        .find(|t| QualifiedName::new(&t.schema, &t.name).to_string() == base || t.name == base)
-    {
-        return match &t.kind {
-            TypeKind::Enum { .. } => type_name(&t.schema, &t.name),
-            TypeKind::Domain { base, .. } => typescript_type(catalog, base),
-            TypeKind::Composite { .. } => "Record<string, unknown>".into(),
-        };
-    }
-    match base.rsplit('.').next().unwrap_or(base) {
-        "smallint" | "integer" | "real" | "double precision" => "number",
-        "bigint" | "numeric" => "string",
-        "boolean" => "boolean",
-        "text" | "character varying" | "character" | "\"char\"" | "citext" | "name" | "uuid"
-        | "inet" | "cidr" | "macaddr" | "macaddr8" => "string",
-        "timestamp without time zone"
-        | "timestamp with time zone"
-        | "date"
-        | "time without time zone"
-        | "time with time zone"
-        | "interval" => "string",
-        "json" | "jsonb" => "JsonValue",
-        "bytea" => "Uint8Array",
-        _ => "unknown",
-    }
-    .to_string()
-}
+    use crate::{rust, sqlmodel, typescript, ClassNames, ColumnType};
 
-fn property(name: &str) -> String {
-    let plain = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !name.starts_with(|c: char| c.is_ascii_digit());
-    if plain {
-        name.to_string()
-    } else {
-        format!("{name:?}")
-    }
-}
-
-/// A TypeScript module with the types of every table and enum.
-pub fn typescript(catalog: &Catalog) -> String {
-    let mut out = String::from(
-        "// Generated by `tenet gen typescript` from the PostgreSQL catalog; do not edit.\n\n\
-         export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };\n",
-    );
-    for t in &catalog.types {
-        if let TypeKind::Enum { labels } = &t.kind {
-            let union: Vec<String> = labels.iter().map(|l| format!("{l:?}")).collect();
-            write!(
-                out,
-                "\nexport type {} = {};\n",
-                type_name(&t.schema, &t.name),
-                union.join(" | ")
-            )
-            .unwrap();
+    /// Each row of the mapping table above says what the code does.
+    #[test]
+    fn documented_mapping_is_the_code() {
+        let docs = include_str!("lib.rs");
+        let catalog = Catalog::default();
+        let names = ClassNames::new(&catalog);
+        for (pg, row) in [
+            ("smallint", "`smallint`"),
+            ("integer", "`integer`"),
+            ("bigint", "`bigint`"),
+            ("real", "`real`"),
+            ("double precision", "`double precision`"),
+            ("numeric(10,2)", "`numeric(p,s)`"),
+            ("boolean", "`boolean`"),
+            ("text", "`text`"),
+            ("character varying(20)", "`varchar(n)`"),
+            ("character(3)", "`char(n)`"),
+            ("\"char\"", "`\"char\"`"),
+            ("name", "`name`, `citext`"),
+            ("public.citext", "`name`, `citext`"),
+            ("uuid", "`uuid`"),
+            ("timestamp with time zone", "`timestamp with time zone`"),
+            ("timestamp without time zone", "`timestamp`"),
+            ("date", "`date`"),
+            ("time without time zone", "`time`"),
+            ("time with time zone", "`time with time zone`"),
+            ("interval", "`interval`"),
+            ("json", "`json`"),
+            ("jsonb", "`jsonb`"),
+            ("bytea", "`bytea`"),
+            ("inet", "`inet`, `cidr`"),
+            ("cidr", "`inet`, `cidr`"),
+            ("point", "anything else"),
+        ] {
+            let line = docs
+                .lines()
+                .find(|l| l.starts_with(&format!("//! | {row} |")))
+                .unwrap_or_else(|| panic!("no row {row}"));
+            // `//!`, the PostgreSQL type, then TypeScript, Rust and Python.
+            let cells: Vec<&str> = line.split(" | ").skip(2).collect();
+            let ty = ColumnType::of(&catalog, pg);
+            let ts = typescript::typescript_type(&catalog, pg);
+            let rust = rust::rust_type(&ty, &names, &mut false);
+            let (python, sa) = sqlmodel::python_type(&ty, &names);
+            let sa = sa.split('(').next().unwrap();
+            assert!(
+                cells[0].contains(&format!("`{ts}`")),
+                "{pg}: {ts} in {line}"
+            );
+            assert!(
+                cells[1].contains(&format!("`{rust}`")),
+                "{pg}: {rust} in {line}"
+            );
+            assert!(
+                cells[2].starts_with(&format!("`{python}`")) && cells[2].contains(sa),
+                "{pg}: {python}, {sa} in {line}"
+            );
         }
     }
-    for t in &catalog.tables {
-        let name = type_name(&t.schema, &t.name);
-        if let Some(comment) = &t.comment {
-            write!(out, "\n/** {} */", comment.replace("*/", "* /")).unwrap();
-        }
-        writeln!(out, "\nexport interface {name}Row {{").unwrap();
-        for c in &t.columns {
-            let ty = typescript_type(catalog, &c.data_type);
-            let nullable = if c.not_null { "" } else { " | null" };
-            if let Some(comment) = &c.comment {
-                writeln!(out, "  /** {} */", comment.replace("*/", "* /")).unwrap();
-            }
-            writeln!(out, "  {}: {ty}{nullable};", property(&c.name)).unwrap();
-        }
-        out.push_str("}\n");
-        writeln!(out, "\nexport interface {name}Insert {{").unwrap();
-        for c in t.columns.iter().filter(|c| c.generated.is_none()) {
-            let always = c
-                .identity
-                .as_ref()
-                .is_some_and(|i| i.generation == "always");
-            if always {
-                continue;
-            }
-            let ty = typescript_type(catalog, &c.data_type);
-            let optional = c.default.is_some() || c.identity.is_some() || !c.not_null;
-            let nullable = if c.not_null { "" } else { " | null" };
-            writeln!(
-                out,
-                "  {}{}: {ty}{nullable};",
-                property(&c.name),
-                if optional { "?" } else { "" }
-            )
-            .unwrap();
-        }
-        out.push_str("}\n");
-        writeln!(out, "\nexport type {name}Update = Partial<{name}Insert>;").unwrap();
-    }
-    out
 }

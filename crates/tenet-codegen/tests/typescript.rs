@@ -1,6 +1,8 @@
 //! Generated TypeScript compiles with `tsc --noEmit --strict` (typescript from npm, installed
 //! under the target directory on first use), for the Todo example and real-world schemas.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -95,4 +97,27 @@ fn real_world_schemas_compile() {
         assert!(code.contains("Row {"), "{case}: {code}");
         compiles(case, &code);
     }
+}
+
+#[test]
+fn every_mapped_type_compiles() {
+    let case = common::all_types();
+    let code = tenet_codegen::typescript(&case.catalog);
+    for expected in [
+        "  a_int8: string;",
+        "  a_jsonb: JsonValue;",
+        "  a_bytea: Uint8Array;",
+        "  moods: Array<Mood> | null;",
+        "  currency: BillingCurrency | null;",
+        "  an_email: string;",
+        "  \"Total Due\": string | null;",
+        "  a_point: unknown | null;",
+        "export type Nothing = never;",
+        // billing.invoices and public.billing_invoices.
+        "export interface BillingInvoicesRow {",
+        "export interface BillingInvoices2Row {",
+    ] {
+        assert!(code.contains(expected), "missing {expected:?} in:\n{code}");
+    }
+    compiles("all_types", &code);
 }

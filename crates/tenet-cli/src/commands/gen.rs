@@ -8,7 +8,7 @@ use crate::ServerArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The language to generate.
+    /// The language to generate (the type mapping is documented in the tenet-codegen crate).
     #[arg(value_enum)]
     pub language: Language,
     /// A `.sql` file or directory, a migrations directory, or a postgres:// URL. Default: --url,
@@ -26,8 +26,12 @@ pub struct Args {
 
 #[derive(clap::ValueEnum, Clone, Copy)]
 pub enum Language {
-    /// Row, Insert and Update types per table; enums as unions.
+    /// TypeScript: Row, Insert and Update types per table; enums as unions.
     Typescript,
+    /// Rust: a sqlx/serde struct per table; enums as Rust enums (sqlx::Type).
+    Rust,
+    /// Python: SQLModel table classes with keys and column types; enums as enum.Enum.
+    Sqlmodel,
 }
 
 pub fn run(args: Args) -> Result<i32, Failure> {
@@ -41,6 +45,8 @@ pub fn run(args: Args) -> Result<i32, Failure> {
     let catalog = source.catalog(&ScratchServer::new(&args.servers))?;
     let code = match args.language {
         Language::Typescript => tenet_codegen::typescript(&catalog),
+        Language::Rust => tenet_codegen::rust(&catalog),
+        Language::Sqlmodel => tenet_codegen::sqlmodel(&catalog),
     };
     match &args.out {
         Some(path) => std::fs::write(path, code)?,
