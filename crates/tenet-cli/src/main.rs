@@ -59,7 +59,7 @@ enum Command {
     Mcp(commands::mcp::Args),
     /// Write the schema document (Markdown, Mermaid ER diagram), or --check that it is current.
     Docs(commands::docs::Args),
-    /// Generate typed code (TypeScript) from a schema.
+    /// Generate typed code from a schema: TypeScript, Rust (sqlx, serde) or Python (SQLModel).
     Gen(commands::gen::Args),
 }
 

@@ -28,6 +28,9 @@ fn the_todo_example_passes_the_whole_flow() {
         ", 0 leak(s), 0 untested",
         "examples/todo/specs/db/schema.md is current",
     ] {
-        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
     }
 }

@@ -207,6 +207,7 @@ fn an_mcp_client_migrates_generates_types_and_reads_docs_of_the_todo_example() {
         ["generate_types", {"language": "typescript"}],
         ["docs", {}],
         ["prove_isolation", {}],
+        ["generate_types", {"language": "sqlmodel"}],
     ]);
     let result = drive(&db.url(), &config, calls, &["--allow-write"]);
     let calls = result["calls"].as_array().unwrap();
@@ -233,4 +234,5 @@ fn an_mcp_client_migrates_generates_types_and_reads_docs_of_the_todo_example() {
         text(4)
     );
     assert!(text(5).contains(" 0 LEAK,"), "{}", text(5));
+    assert!(text(6).contains("(SQLModel, table=True)"), "{}", text(6));
 }

@@ -202,7 +202,10 @@ fn todo_from_init_to_a_checked_reversible_history() {
         "{doc}"
     );
     project.ok(&["docs", "--url", &url, "--check"]);
-    assert!(!doc.contains("migrations"), "the history table is documented:\n{doc}");
+    assert!(
+        !doc.contains("migrations"),
+        "the history table is documented:\n{doc}"
+    );
     // A migrated database plans to the schema files with nothing to do.
     let plan = project.ok(&["plan", "--from", &url, "--to", "schema"]);
     assert_eq!(plan, "");

@@ -267,10 +267,14 @@ impl Schema {
                 self.forget_column(&table, &name);
             }
             4 => {
-                // A type change PostgreSQL can cast; foreign key columns keep their type.
+                // A type change PostgreSQL can cast; foreign key columns and columns under a
+                // numeric check (`col >= 0`) keep their type.
                 let c = rng.below(self.tables[t].columns.len());
-                let column = &mut self.tables[t].columns[c];
-                if column.name.starts_with("ref") {
+                let table = &mut self.tables[t];
+                let column = &mut table.columns[c];
+                if column.name.starts_with("ref")
+                    || table.checks.iter().any(|(_, col)| *col == column.name)
+                {
                     return;
                 }
                 column.ty = match &column.ty {

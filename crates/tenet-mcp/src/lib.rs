@@ -66,7 +66,7 @@ pub struct ApplyRequest {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct TypesRequest {
-    /// `typescript`.
+    /// `typescript`, `rust` or `sqlmodel`.
     pub language: String,
 }
 
@@ -309,14 +309,18 @@ impl TenetServer {
     }
 
     #[tool(
-        description = "Generate typed code for the database's tables: language `typescript` (Row, Insert and Update types per table, enums as unions)."
+        description = "Generate typed code for the database's tables: language `typescript` (Row, Insert and Update types per table, enums as unions), `rust` (sqlx/serde structs and enums) or `sqlmodel` (Python SQLModel classes)."
     )]
     async fn generate_types(&self, Parameters(request): Parameters<TypesRequest>) -> Answer {
         self.blocking(move |s| {
             let catalog = catalog(s)?;
             match request.language.as_str() {
                 "typescript" => Ok(tenet_codegen::typescript(&catalog)),
-                other => Err(format!("unknown language {other:?}: use typescript")),
+                "rust" => Ok(tenet_codegen::rust(&catalog)),
+                "sqlmodel" => Ok(tenet_codegen::sqlmodel(&catalog)),
+                other => Err(format!(
+                    "unknown language {other:?}: use typescript, rust or sqlmodel"
+                )),
             }
         })
         .await
