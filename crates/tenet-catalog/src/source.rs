@@ -140,7 +140,7 @@ pub fn statement_spans(sql: &str) -> Vec<(usize, usize)> {
 }
 
 /// Offset of the first character that is not whitespace or a comment.
-fn skip_blank(sql: &str) -> usize {
+pub fn skip_blank(sql: &str) -> usize {
     let mut rest = sql;
     loop {
         let trimmed = rest.trim_start();

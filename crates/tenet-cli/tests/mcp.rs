@@ -61,23 +61,7 @@ fn an_mcp_client_lists_plans_lints_and_proves_through_tenet_mcp() {
         ["execute_sql", {"sql": "select count(*) as n from public.tasks"}],
         ["execute_sql", {"sql": "delete from public.tasks"}],
     ]);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenet-mcp/tests/mcp_client.py");
-    let out = Command::new(mcp_python())
-        .arg(script)
-        .arg(env!("CARGO_BIN_EXE_tenet"))
-        .arg(db.url())
-        .arg(&config)
-        .arg(calls.to_string())
-        .env_remove("DATABASE_URL")
-        .env_remove("TENET_DEV_URL")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let result = drive(&db.url(), &config, calls, &[]);
     let tools: Vec<&str> = result["tools"]
         .as_array()
         .unwrap()

@@ -269,60 +269,59 @@ fn run_up(
     for (index, segment) in segments.iter().enumerate().skip(from_segment) {
         with_retries(options.retries, progress, &m.id(), || {
             let started = Instant::now();
-            let elapsed = || started.elapsed().as_millis() as i64;
-            let done = index as i32 + 1;
+            let done = Progressed {
+                migration: m,
+                applied_by,
+                started,
+                done: index as i32 + 1,
+                total,
+            };
             if segment.transactional {
                 let mut tx = client.transaction().map_err(Attempt::Other)?;
                 run_statements(&mut tx, m, &segment.statements)?;
-                history::record(
-                    &mut tx,
-                    m.version,
-                    &m.name,
-                    &m.checksum,
-                    elapsed(),
-                    applied_by,
-                    done,
-                    total,
-                    false,
-                )
-                .map_err(Attempt::Failed)?;
-                tx.commit().map_err(Attempt::Other)?;
-            } else {
-                if let Some(index) = &segment.concurrent_index {
-                    if prepare_concurrent_index(client, index).map_err(Attempt::Failed)? {
-                        history::record(
-                            client,
-                            m.version,
-                            &m.name,
-                            &m.checksum,
-                            elapsed(),
-                            applied_by,
-                            done,
-                            total,
-                            false,
-                        )
-                        .map_err(Attempt::Failed)?;
-                        return Ok(());
-                    }
-                }
-                run_statements(client, m, &segment.statements)?;
-                history::record(
-                    client,
-                    m.version,
-                    &m.name,
-                    &m.checksum,
-                    elapsed(),
-                    applied_by,
-                    done,
-                    total,
-                    false,
-                )
-                .map_err(Attempt::Failed)?;
+                done.record(&mut tx)?;
+                return tx.commit().map_err(Attempt::Other);
             }
-            Ok(())
+            let built = match &segment.concurrent_index {
+                Some(index) => prepare_concurrent_index(client, index).map_err(Attempt::Failed)?,
+                None => false,
+            };
+            if !built {
+                run_statements(client, m, &segment.statements)?;
+            }
+            done.record(client)
         })?;
     }
     Ok(())
+}
+
+/// A segment just finished: what its history row records.
+struct Progressed<'a> {
+    migration: &'a Migration,
+    applied_by: &'a str,
+    started: Instant,
+    done: i32,
+    total: i32,
+}
+
+impl Progressed<'_> {
+    /// Record it, in the segment's own transaction when it has one.
+    fn record(&self, client: &mut impl postgres::GenericClient) -> Result<(), Attempt> {
+        let m = self.migration;
+        let elapsed = self.started.elapsed().as_millis() as i64;
+        history::record(
+            client,
+            m.version,
+            &m.name,
+            &m.checksum,
+            elapsed,
+            self.applied_by,
+            self.done,
+            self.total,
+            false,
+        )
+        .map_err(Attempt::Failed)
+    }
 }
 
 /// Before (re)running `CREATE INDEX CONCURRENTLY`: true when the index is already built; an

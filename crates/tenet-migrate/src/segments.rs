@@ -64,7 +64,10 @@ pub fn split(file: &str, sql: &str) -> Result<Vec<Segment>, Error> {
         };
         let node = raw.stmt.as_ref().and_then(|n| n.node.as_ref());
         if let Some(NodeEnum::TransactionStmt(_)) = node {
-            let (line, column) = line_column(sql, start + leading_blank(&sql[start..end]));
+            let (line, column) = line_column(
+                sql,
+                start + tenet_catalog::source::skip_blank(&sql[start..end]),
+            );
             return Err(Error::Invalid(format!(
                 "{file}:{line}:{column}: transaction control in a migration; remove it: Tenet \
                  runs each migration in its own transaction (and statements that cannot run in \
@@ -172,21 +175,6 @@ pub fn session_settings(sql: &str, segments: &[Segment]) -> Vec<String> {
 
 fn quote(ident: &str) -> String {
     tenet_catalog::quote::ident(ident)
-}
-
-/// Offset of the first character that is not whitespace or a comment.
-pub(crate) fn leading_blank(sql: &str) -> usize {
-    let mut rest = sql;
-    loop {
-        let trimmed = rest.trim_start();
-        if let Some(comment) = trimmed.strip_prefix("--") {
-            rest = comment.split_once('\n').map_or("", |(_, after)| after);
-        } else if let Some(comment) = trimmed.strip_prefix("/*") {
-            rest = comment.split_once("*/").map_or("", |(_, after)| after);
-        } else {
-            return sql.len() - trimmed.len();
-        }
-    }
 }
 
 /// 1-based line and column (in characters) of a byte offset.
