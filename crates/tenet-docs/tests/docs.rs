@@ -14,7 +14,7 @@ fn catalog_of(files: &[PathBuf]) -> Catalog {
 
 fn todo() -> (Catalog, tenet_config::Tenancy) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/todo");
-    let files = source::sql_files(&root.join("schema")).unwrap();
+    let files = source::sql_files(&root.join("schema/todo.sql")).unwrap();
     let config = tenet_config::Config::read(&root.join("tenet.toml")).unwrap();
     (catalog_of(&files), config.tenancy.unwrap())
 }
