@@ -8,15 +8,26 @@ use postgres::error::SqlState;
 /// Errors reaching or using a server. Every message is one line and never holds a password.
 #[derive(Debug, thiserror::Error)]
 pub enum PgError {
-    /// The URL could not be parsed (exit 2).
-    #[error("invalid connection URL {url}: {reason}")]
+    /// The connection string (URL or key=value) could not be used as given (exit 2).
+    #[error("invalid connection string {url}: {reason}")]
     BadUrl { url: String, reason: String },
     /// Nothing answers at the address (exit 3).
     #[error("cannot reach PostgreSQL at {target}: {detail}")]
     Unreachable { target: String, detail: String },
-    /// Authentication failed (exit 3).
-    #[error("authentication failed for user \"{user}\" at {target}")]
-    BadPassword { user: String, target: String },
+    /// Authentication failed (exit 3). `hint` is empty or starts with "; ".
+    #[error("authentication failed for user \"{user}\" at {target}{hint}")]
+    BadPassword {
+        user: String,
+        target: String,
+        hint: String,
+    },
+    /// TLS could not be set up as asked: the certificate, the host name, the server refusing
+    /// TLS, or channel binding (exit 3).
+    #[error("TLS connection to {target} failed: {detail}")]
+    Tls { target: String, detail: String },
+    /// The server's pg_hba.conf has no entry for this connection (exit 3).
+    #[error("{target} refused the connection: {detail}")]
+    Rejected { target: String, detail: String },
     /// The database does not exist (exit 3).
     #[error("database \"{database}\" does not exist at {target}")]
     NoDatabase { database: String, target: String },
@@ -62,6 +73,14 @@ pub(crate) fn classify(
 ) -> PgError {
     if let Some(db) = err.as_db_error() {
         let code = db.code();
+        if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
+            if let Some(detail) = rejection(db.message()) {
+                return PgError::Rejected {
+                    target: target.to_owned(),
+                    detail,
+                };
+            }
+        }
         if *code == SqlState::INVALID_PASSWORD
             || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
         {
@@ -71,6 +90,7 @@ pub(crate) fn classify(
             return PgError::BadPassword {
                 user: one_line(&user),
                 target: target.to_owned(),
+                hint: String::new(),
             };
         }
         if *code == SqlState::INVALID_CATALOG_NAME {
@@ -83,6 +103,12 @@ pub(crate) fn classify(
             };
         }
         return PgError::Db(db_message(db));
+    }
+    if let Some(detail) = tls_failure(err) {
+        return PgError::Tls {
+            target: target.to_owned(),
+            detail,
+        };
     }
     if let Some(io) = io_source(err) {
         return PgError::Unreachable {
@@ -102,18 +128,109 @@ pub(crate) fn classify(
         return PgError::BadPassword {
             user: user.map(one_line).unwrap_or_else(|| "?".to_owned()),
             target: target.to_owned(),
+            hint: "; no password was given".to_owned(),
         };
-    }
-    if text.contains("no TLS implementation configured") {
-        return PgError::Db(format!(
-            "cannot connect to {target}: TLS (sslmode=require) is not supported yet; use \
-             sslmode=prefer or sslmode=disable"
-        ));
     }
     if connecting {
         return PgError::Db(one_line(&format!("cannot connect to {target}: {text}")));
     }
     PgError::Db(one_line(&text))
+}
+
+/// A pg_hba.conf refusal, with what to do about it.
+fn rejection(message: &str) -> Option<String> {
+    let message = one_line(message);
+    if message.starts_with("no pg_hba.conf entry") {
+        let hint = if message.ends_with("no encryption") {
+            " (the server requires TLS for this connection: use sslmode=require or stronger)"
+        } else {
+            ""
+        };
+        return Some(format!("{message}{hint}"));
+    }
+    if message.contains("requires a valid client certificate") {
+        return Some(format!(
+            "{message} (give sslcert=FILE and sslkey=FILE, or put them in ~/.postgresql/postgresql.crt and .key)"
+        ));
+    }
+    None
+}
+
+/// What went wrong setting up TLS, when that is what failed.
+fn tls_failure(err: &postgres::Error) -> Option<String> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        let inner = e
+            .downcast_ref::<io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn std::error::Error + 'static));
+        if let Some(tls) = e
+            .downcast_ref::<rustls::Error>()
+            .or_else(|| inner.and_then(|i| i.downcast_ref::<rustls::Error>()))
+        {
+            return Some(describe_tls(tls));
+        }
+        cur = e.source();
+    }
+    let text = error_chain(err);
+    if text.contains("server does not support TLS") {
+        return Some(
+            "the server does not accept TLS connections (sslmode=require and stronger need it)"
+                .to_owned(),
+        );
+    }
+    if text.contains("server did not use channel binding") {
+        return Some(
+            "channel_binding=require, but the server did not authenticate with channel binding \
+             (SCRAM-SHA-256-PLUS over TLS): it needs scram-sha-256 authentication for this user \
+             in pg_hba.conf and a TLS connection"
+                .to_owned(),
+        );
+    }
+    if text.contains("cannot be checked against a certificate") {
+        return Some(one_line(
+            text.rsplit("error performing TLS handshake: ")
+                .next()
+                .unwrap_or(&text),
+        ));
+    }
+    None
+}
+
+fn describe_tls(err: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match err {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer) => {
+            "the server's certificate is not signed by a trusted root certificate (check sslrootcert)".to_owned()
+        }
+        rustls::Error::InvalidCertificate(C::NotValidForNameContext { expected, presented }) => {
+            format!(
+                "the server's certificate is not valid for host name \"{}\" (it names {}; sslmode=verify-full checks the name)",
+                expected.to_str(),
+                if presented.is_empty() {
+                    "no host".to_owned()
+                } else {
+                    presented.join(", ")
+                }
+            )
+        }
+        rustls::Error::InvalidCertificate(C::NotValidForName) => {
+            "the server's certificate is not valid for this host name (sslmode=verify-full checks the name)".to_owned()
+        }
+        rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
+            "the server's certificate has expired".to_owned()
+        }
+        rustls::Error::InvalidCertificate(C::NotValidYet | C::NotValidYetContext { .. }) => {
+            "the server's certificate is not valid yet".to_owned()
+        }
+        rustls::Error::InvalidCertificate(other) => {
+            one_line(&format!("the server's certificate was refused: {other}"))
+        }
+        rustls::Error::AlertReceived(alert) => {
+            format!("the server ended the TLS handshake with alert {alert:?}")
+        }
+        other => one_line(&format!("TLS handshake failed: {other}")),
+    }
 }
 
 /// `message (SQLSTATE xxxxx)`, followed by the detail and hint when the server gave them.

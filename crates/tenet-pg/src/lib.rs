@@ -8,16 +8,21 @@
 //!   process exit, and when [`run_cleanup`] is called; call it before `std::process::exit`.
 
 mod cleanup;
+mod conninfo;
 mod embedded;
 mod error;
 mod lazy;
+mod pgpass;
 mod redact;
 mod scratch;
 mod server;
+mod settings;
 mod template;
+mod tls;
 mod urls;
 
 pub use cleanup::run_cleanup;
+pub use conninfo::{is_connection_string, LibpqEnv};
 pub use error::PgError;
 pub use lazy::LazyServer;
 pub use redact::redact;

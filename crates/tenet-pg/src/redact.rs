@@ -1,8 +1,5 @@
 //! Hiding passwords in connection strings.
 
-/// Keys whose values are secrets, in key=value strings and URL query parameters.
-const SECRET_KEYS: &[&str] = &["password", "sslpassword"];
-
 const MASK: &str = "***";
 
 /// Replace the password of a connection URL with `***`; anything unparsable is returned with
@@ -10,7 +7,8 @@ const MASK: &str = "***";
 ///
 /// Handles `postgres://user:password@host/db` URLs (including `?password=...` query parameters)
 /// and libpq key=value strings (`host=h password='s e c r e t'`). When in doubt it hides more,
-/// never less.
+/// never less: the values of unknown keys (a misspelt `pasword=`) and words that are not
+/// `key=value` (the rest of an unquoted password with a space) are hidden too.
 pub fn redact(url: &str) -> String {
     match url.find("://") {
         Some(pos) => redact_url(url, pos + 3),
@@ -74,8 +72,9 @@ fn percent_decode(s: &str) -> String {
         .into_owned()
 }
 
+/// Everything but the values of libpq's keywords known not to be secret.
 fn is_secret(key: &str) -> bool {
-    SECRET_KEYS.contains(&key)
+    !(crate::conninfo::is_public_keyword(key) || key == "ssl")
 }
 
 /// Redact libpq `key=value` strings: values may be single-quoted with backslash escapes, and
@@ -112,7 +111,9 @@ fn redact_key_values(s: &str) -> String {
         out.push_str(key);
         let after_key = skip_ws(i, &mut String::new());
         if next_char(after_key) != Some('=') {
-            // A bare word: not a key=value pair; keep it and go on.
+            // A bare word, not a key=value pair: perhaps half of a password.
+            out.truncate(out.len() - key.len());
+            out.push_str(MASK);
             continue;
         }
         i = skip_ws(i, &mut out);
@@ -169,7 +170,7 @@ mod tests {
         assert_eq!(redact("postgresql://h/db"), "postgresql://h/db");
         assert_eq!(
             redact("postgresql://u:p%40ss@h/db?sslmode=disable&password=x&a=b"),
-            "postgresql://u:***@h/db?sslmode=disable&password=***&a=b"
+            "postgresql://u:***@h/db?sslmode=disable&password=***&a=***"
         );
         assert_eq!(redact("postgres://u:p@ss/w@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("postgres://u:p@ss@h/db"), "postgres://u:***@h/db");
@@ -202,5 +203,9 @@ mod tests {
         assert_eq!(redact("user=password dbname=d"), "user=password dbname=d");
         assert_eq!(redact("password='unterminated"), "password=***");
         assert_eq!(redact("  host=h  "), "  host=h  ");
+        assert_eq!(
+            redact("host=h pasword=s3cret password=my s3cret"),
+            "host=h pasword=*** password=*** ***"
+        );
     }
 }

@@ -10,6 +10,7 @@ use postgres::Config;
 use crate::cleanup;
 use crate::error::{db_message, PgError};
 use crate::server::{connect_with, Server};
+use crate::settings::ConnectOptions;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -17,6 +18,7 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 pub struct ScratchDb {
     name: String,
     config: Config,
+    options: ConnectOptions,
     url: String,
     target: String,
     cleanup_id: u64,
@@ -30,13 +32,14 @@ impl ScratchDb {
         // (the drop is IF EXISTS).
         let cleanup_id = {
             let admin = server.config.clone();
+            let options = server.options.clone();
             let target = server.target.clone();
             let name = name.clone();
             let cluster = server.embedded_dir().map(|d| d.to_path_buf());
             cleanup::register(move || {
                 // On an embedded cluster that is already gone there is nothing left to drop.
                 if cluster.as_deref().is_none_or(|dir| dir.exists()) {
-                    drop_database(&admin, &target, &name);
+                    drop_database(&admin, &options, &target, &name);
                 }
             })
         };
@@ -71,6 +74,7 @@ impl ScratchDb {
             target: server.target.clone(),
             name,
             config,
+            options: server.options.clone(),
             cleanup_id,
         })
     }
@@ -80,7 +84,7 @@ impl ScratchDb {
     }
 
     pub fn connect(&self) -> Result<postgres::Client, PgError> {
-        connect_with(&self.config, &self.target)
+        connect_with(&self.config, &self.options, &self.target)
     }
 
     pub fn config(&self) -> &postgres::Config {
@@ -124,9 +128,9 @@ pub(crate) fn quote_ident(name: &str) -> String {
 }
 
 /// Drop the database, closing any connection still open to it.
-fn drop_database(admin: &Config, target: &str, name: &str) {
+fn drop_database(admin: &Config, options: &ConnectOptions, target: &str, name: &str) {
     let result = (|| -> Result<(), PgError> {
-        let mut client = connect_with(admin, target)?;
+        let mut client = connect_with(admin, options, target)?;
         let ident = quote_ident(name);
         match client.batch_execute(&format!("DROP DATABASE IF EXISTS {ident} WITH (FORCE)")) {
             Ok(()) => Ok(()),

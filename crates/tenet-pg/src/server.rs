@@ -1,24 +1,27 @@
 //! [`Server`]: a server given by URL, or the embedded throwaway cluster.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::time::Duration;
+use std::path::Path;
 
+use postgres::config::SslMode as PgSslMode;
 use postgres::{Config, NoTls};
 
+use crate::conninfo::LibpqEnv;
 use crate::embedded::Embedded;
-use crate::error::{classify, error_chain, one_line, PgError};
+use crate::error::{classify, PgError};
 use crate::redact::redact;
 use crate::scratch::ScratchDb;
+use crate::settings::{resolve, ConnectOptions};
+use crate::tls::SslMode;
 use crate::urls::to_url;
 
-/// The connect timeout used when a URL gives none.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub use crate::settings::DEFAULT_CONNECT_TIMEOUT;
 
 /// A server Tenet may use: one given by URL, or a throwaway cluster it started itself.
 pub struct Server {
     pub(crate) config: Config,
+    /// TLS and what else connecting needs beyond `config`.
+    pub(crate) options: ConnectOptions,
     /// Redacted description, used by `Display` and in error messages.
     pub(crate) target: String,
     /// Set for the embedded cluster; dropping it stops the cluster and removes its directory.
@@ -26,12 +29,19 @@ pub struct Server {
 }
 
 impl Server {
-    /// A server given by a URL (postgres:// or postgresql://, key=value strings too). Checks it answers.
+    /// A server given by a libpq connection string: a `postgres://` / `postgresql://` URI or
+    /// `key=value` pairs, with the libpq environment (`PGHOST`, `PGPASSWORD`, `PGSSLMODE`, ...,
+    /// `~/.pgpass`) filling what it leaves unset. Checks it answers.
     ///
     /// Without a host, the libpq defaults apply: the Unix socket in `/var/run/postgresql` or
     /// `/tmp` when one is there, else `localhost`. Without a user, the operating-system user.
-    /// Without `connect_timeout`, 5 seconds.
+    /// Without `connect_timeout`, 5 seconds. Without `sslmode`, `prefer`, as libpq.
     pub fn from_url(url: &str) -> Result<Server, PgError> {
+        Server::from_url_with_env(url, &LibpqEnv::from_process())
+    }
+
+    /// [`Server::from_url`] with the given environment instead of the process's.
+    pub fn from_url_with_env(url: &str, env: &LibpqEnv) -> Result<Server, PgError> {
         let target = redact(url.trim());
         if url.trim().is_empty() {
             return Err(PgError::BadUrl {
@@ -39,27 +49,13 @@ impl Server {
                 reason: "the URL is empty".to_owned(),
             });
         }
-        if let Some((scheme, _)) = url.trim().split_once("://") {
-            if scheme != "postgres" && scheme != "postgresql" {
-                return Err(PgError::BadUrl {
-                    url: target,
-                    reason: format!(
-                        "unsupported scheme \"{scheme}\" (use postgres:// or postgresql://)"
-                    ),
-                });
-            }
-        }
-        let mut config = Config::from_str(url.trim()).map_err(|e| PgError::BadUrl {
+        let (config, options) = resolve(url, env).map_err(|reason| PgError::BadUrl {
             url: target.clone(),
-            reason: one_line(
-                error_chain(&e)
-                    .trim_start_matches("invalid connection string: ")
-                    .trim(),
-            ),
+            reason,
         })?;
-        apply_libpq_defaults(&mut config);
         let server = Server {
             config,
+            options,
             target,
             embedded: None,
         };
@@ -81,6 +77,7 @@ impl Server {
             .connect_timeout(DEFAULT_CONNECT_TIMEOUT);
         Ok(Server {
             config,
+            options: ConnectOptions::plain(),
             target: format!("embedded PostgreSQL (socket in {})", embedded.dir.display()),
             embedded: Some(embedded),
         })
@@ -98,7 +95,7 @@ impl Server {
 
     /// A connection to the server's database (the URL's database, or `postgres` when embedded).
     pub fn connect(&self) -> Result<postgres::Client, PgError> {
-        connect_with(&self.config, &self.target)
+        connect_with(&self.config, &self.options, &self.target)
     }
 
     /// The connection settings of this server's database.
@@ -108,7 +105,7 @@ impl Server {
 
     /// A URL for this server with the given database, password included (for child processes only; never print it).
     pub fn url_for(&self, database: &str) -> String {
-        to_url(&self.config, database)
+        to_url(&self.config, &self.options.pass_on, database)
     }
 
     /// Create a scratch database with a unique name; it is dropped when the handle is dropped,
@@ -134,48 +131,73 @@ impl Server {
     }
 }
 
-/// Connect, classifying errors with what we asked for.
-pub(crate) fn connect_with(config: &Config, target: &str) -> Result<postgres::Client, PgError> {
-    config.connect(NoTls).map_err(|e| {
+/// Connect with libpq's sslmode semantics, classifying errors with what we asked for.
+///
+/// `allow` tries without TLS first and again with TLS when the server rejects that; `prefer`
+/// goes without TLS when the server declines TLS or rejects the connection over TLS (libpq's
+/// retry), never after a failed certificate check.
+pub(crate) fn connect_with(
+    config: &Config,
+    options: &ConnectOptions,
+    target: &str,
+) -> Result<postgres::Client, PgError> {
+    let tls = &options.tls;
+    let plain = || with_ssl_mode(config, PgSslMode::Disable).connect(NoTls);
+    let encrypted = |mode: PgSslMode| -> (Result<postgres::Client, postgres::Error>, bool) {
+        match tls.connector() {
+            Some(connector) => {
+                let result = with_ssl_mode(config, mode).connect(connector.clone());
+                (result, connector.handshake_started())
+            }
+            None => (plain(), false),
+        }
+    };
+    let rejected = |e: &postgres::Error| e.as_db_error().is_some();
+    let result = match tls.mode() {
+        SslMode::Disable => plain(),
+        SslMode::Allow => match plain() {
+            Err(first) if rejected(&first) => more_telling(first, encrypted(PgSslMode::Require).0),
+            other => other,
+        },
+        SslMode::Prefer => match encrypted(PgSslMode::Prefer) {
+            (Err(first), true) if rejected(&first) => more_telling(first, plain()),
+            (other, _) => other,
+        },
+        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+            encrypted(PgSslMode::Require).0
+        }
+    };
+    result.map_err(|e| {
         let user = config.get_user();
         let database = config.get_dbname().or(user);
-        classify(&e, target, user, database, true)
+        let mut err = classify(&e, target, user, database, true);
+        if let (PgError::BadPassword { hint, .. }, Some(note)) = (&mut err, &options.pgpass_note) {
+            hint.push_str(&format!("; {note}, so it was not read"));
+        }
+        err
     })
 }
 
-/// What libpq would assume where the `postgres` crate has no default.
-fn apply_libpq_defaults(config: &mut Config) {
-    if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
-        let port = config.get_ports().first().copied().unwrap_or(5432);
-        let socket_dir = ["/var/run/postgresql", "/tmp"]
-            .into_iter()
-            .map(PathBuf::from)
-            .find(|dir| dir.join(format!(".s.PGSQL.{port}")).exists());
-        match socket_dir {
-            Some(dir) => {
-                config.host_path(dir);
-            }
-            None => {
-                config.host("localhost");
-            }
-        }
-    }
-    if config.get_user().is_none() {
-        if let Some(user) = os_user() {
-            config.user(&user);
-        }
-    }
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
-    }
+fn with_ssl_mode(config: &Config, mode: PgSslMode) -> Config {
+    let mut config = config.clone();
+    config.ssl_mode(mode);
+    config
 }
 
-fn os_user() -> Option<String> {
-    nix::unistd::User::from_uid(nix::unistd::geteuid())
-        .ok()
-        .flatten()
-        .map(|u| u.name)
-        .or_else(|| std::env::var("USER").ok())
+/// Of two failed attempts (with and without TLS), the error that says more: the second when
+/// the first was only pg_hba.conf turning that kind of connection away.
+fn more_telling(
+    first: postgres::Error,
+    second: Result<postgres::Client, postgres::Error>,
+) -> Result<postgres::Client, postgres::Error> {
+    let first_is_hba = first
+        .as_db_error()
+        .is_some_and(|db| db.message().starts_with("no pg_hba.conf entry"));
+    match second {
+        Ok(client) => Ok(client),
+        Err(second) if first_is_hba => Err(second),
+        Err(_) => Err(first),
+    }
 }
 
 impl fmt::Display for Server {

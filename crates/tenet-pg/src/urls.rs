@@ -1,7 +1,7 @@
 //! Building libpq-compatible URLs from connection settings (for child processes).
 
 use percent_encoding::{percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use postgres::config::{ChannelBinding, Host, SslMode, TargetSessionAttrs};
+use postgres::config::{ChannelBinding, Host, LoadBalanceHosts, TargetSessionAttrs};
 use postgres::Config;
 
 /// Everything but RFC 3986 unreserved characters is encoded.
@@ -15,10 +15,14 @@ fn enc(bytes: &[u8]) -> String {
     percent_encode(bytes, COMPONENT).to_string()
 }
 
-/// A `postgresql://` URL with the settings of `config` and the given database, password included.
-/// Unix-socket hosts go into the `host=` query parameter (percent-encoded), TCP hosts into the
-/// authority; both `libpq` and the `postgres` crate understand the result.
-pub(crate) fn to_url(config: &Config, database: &str) -> String {
+/// A `postgresql://` URL with the settings of `config`, the TLS parameters `pass_on` and the
+/// given database, password included. Unix-socket hosts go into the `host=` query parameter
+/// (percent-encoded), TCP hosts into the authority; libpq and Tenet understand the result.
+pub(crate) fn to_url(
+    config: &Config,
+    pass_on: &[(&'static str, String)],
+    database: &str,
+) -> String {
     let mut url = String::from("postgresql://");
     let user = config.get_user();
     let password = config.get_password();
@@ -87,10 +91,8 @@ pub(crate) fn to_url(config: &Config, database: &str) -> String {
     url.push('/');
     url.push_str(&enc(database.as_bytes()));
 
-    match config.get_ssl_mode() {
-        SslMode::Disable => params.push(("sslmode", "disable".into())),
-        SslMode::Require => params.push(("sslmode", "require".into())),
-        _ => {}
+    for (key, value) in pass_on {
+        params.push((key, enc(value.as_bytes())));
     }
     if let Some(timeout) = config.get_connect_timeout() {
         params.push(("connect_timeout", timeout.as_secs().max(1).to_string()));
@@ -105,6 +107,9 @@ pub(crate) fn to_url(config: &Config, database: &str) -> String {
         TargetSessionAttrs::ReadWrite => params.push(("target_session_attrs", "read-write".into())),
         TargetSessionAttrs::ReadOnly => params.push(("target_session_attrs", "read-only".into())),
         _ => {}
+    }
+    if config.get_load_balance_hosts() == LoadBalanceHosts::Random {
+        params.push(("load_balance_hosts", "random".into()));
     }
     match config.get_channel_binding() {
         ChannelBinding::Disable => params.push(("channel_binding", "disable".into())),
@@ -140,7 +145,7 @@ mod tests {
     use std::time::Duration;
 
     fn round_trip(config: &Config, db: &str) -> Config {
-        let url = to_url(config, db);
+        let url = to_url(config, &[], db);
         Config::from_str(&url).unwrap_or_else(|e| panic!("{url}: {e}"))
     }
 
@@ -153,7 +158,7 @@ mod tests {
             .password("p@ss:w/o?rd#%&=")
             .connect_timeout(Duration::from_secs(7))
             .application_name("tenet test");
-        let url = to_url(&c, "my db");
+        let url = to_url(&c, &[], "my db");
         assert_eq!(
             url,
             "postgresql://al%20ice%40corp:p%40ss%3Aw%2Fo%3Frd%23%25%26%3D@db.example.com:6543/\
@@ -172,7 +177,7 @@ mod tests {
     fn ipv6_and_several_hosts() {
         let mut c = Config::new();
         c.host("::1").host("h2").port(5432).port(5433).user("u");
-        let url = to_url(&c, "d");
+        let url = to_url(&c, &[], "d");
         assert_eq!(url, "postgresql://u@[::1]:5432,h2:5433/d");
         let back = round_trip(&c, "d");
         assert_eq!(back.get_hosts(), c.get_hosts());
@@ -183,7 +188,7 @@ mod tests {
     fn socket_directories_go_into_the_query() {
         let mut c = Config::new();
         c.host_path("/tmp/tenet pg,x").port(5432).user("postgres");
-        let url = to_url(&c, "d");
+        let url = to_url(&c, &[], "d");
         assert_eq!(
             url,
             "postgresql://postgres@/d?host=%2Ftmp%2Ftenet%20pg%2Cx&port=5432"
@@ -196,6 +201,6 @@ mod tests {
     #[test]
     fn no_user_no_host() {
         let c = Config::new();
-        assert_eq!(to_url(&c, "d"), "postgresql:///d");
+        assert_eq!(to_url(&c, &[], "d"), "postgresql:///d");
     }
 }
