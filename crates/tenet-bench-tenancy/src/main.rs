@@ -221,8 +221,9 @@ fn lookup(args: &Args, server: &tenet_pg::Server, version: &str) -> Result<bool,
     ];
     // Sanity: each way returns the one row, as the app role.
     let app_url = with_user(&db.url(), APP);
-    let mut app =
-        postgres::Client::connect(&app_url, postgres::NoTls).map_err(|e| e.to_string())?;
+    let mut app = tenet_pg::Server::from_url(&app_url)
+        .and_then(|s| s.connect())
+        .map_err(|e| e.to_string())?;
     for (name, sql) in scripts {
         let sql = sql.replace(":t", "7").replace(":k", "42");
         let mut tx = app.transaction().map_err(|e| e.to_string())?;

@@ -17,9 +17,20 @@ pub enum Source {
 }
 
 impl Source {
-    /// A URL when it looks like one, else a path.
+    /// A connection string when it looks like one, else a path.
+    ///
+    /// Connection strings are libpq's: `postgres://` / `postgresql://` URLs and `key=value`
+    /// lists (`host=h dbname=d password=S`), told apart from paths by an `=`, as libpq does,
+    /// unless a file of that name exists. Anything with a scheme (`mysql://...`, or a mistyped
+    /// `postgres:/...`) is taken as a URL too, so that its error is a URL's, password hidden,
+    /// and not "no such file" with the whole text in it.
     pub fn parse(text: &str) -> Source {
-        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        let t = text.trim_start();
+        let has_scheme =
+            t.contains("://") || t.starts_with("postgres:") || t.starts_with("postgresql:");
+        let key_values =
+            tenet_pg::is_connection_string(text) && !std::path::Path::new(text).exists();
+        if has_scheme || key_values {
             Source::Url(text.to_string())
         } else {
             Source::Files(PathBuf::from(text))

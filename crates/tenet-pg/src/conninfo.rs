@@ -197,6 +197,9 @@ impl Params {
                 return parse_uri(rest);
             }
         }
+        if text.starts_with("postgres:") || text.starts_with("postgresql:") {
+            return Err("a URL starts with postgres:// or postgresql://".to_owned());
+        }
         if let Some((scheme, _)) = text.split_once("://") {
             if !scheme.contains(char::is_whitespace) && !scheme.contains('=') {
                 return Err(format!(

@@ -210,7 +210,7 @@ fn describe_tls(err: &rustls::Error) -> String {
                 if presented.is_empty() {
                     "no host".to_owned()
                 } else {
-                    presented.join(", ")
+                    presented.iter().map(|n| bare_name(n)).collect::<Vec<_>>().join(", ")
                 }
             )
         }
@@ -231,6 +231,15 @@ fn describe_tls(err: &rustls::Error) -> String {
         }
         other => one_line(&format!("TLS handshake failed: {other}")),
     }
+}
+
+/// `localhost` from rustls's `DnsName("localhost")`, `127.0.0.1` from `IpAddress(127.0.0.1)`.
+fn bare_name(presented: &str) -> &str {
+    let inner = presented
+        .split_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .unwrap_or(presented);
+    inner.trim_matches('"')
 }
 
 /// `message (SQLSTATE xxxxx)`, followed by the detail and hint when the server gave them.

@@ -6,7 +6,9 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use postgres::config::{ChannelBinding, LoadBalanceHosts, SslNegotiation, TargetSessionAttrs};
+use postgres::config::{
+    ChannelBinding, LoadBalanceHosts, SslMode as PgSslMode, SslNegotiation, TargetSessionAttrs,
+};
 use postgres::Config;
 
 use crate::conninfo::{LibpqEnv, Params};
@@ -198,6 +200,12 @@ pub(crate) fn resolve(text: &str, env: &LibpqEnv) -> Result<(Config, ConnectOpti
             }
         ));
     }
+    // For readers of `Server::config` (each connection attempt sets its own).
+    config.ssl_mode(match tls.mode() {
+        SslMode::Disable => PgSslMode::Disable,
+        SslMode::Allow | SslMode::Prefer => PgSslMode::Prefer,
+        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => PgSslMode::Require,
+    });
     if tls.direct {
         config.ssl_negotiation(SslNegotiation::Direct);
     }

@@ -172,7 +172,7 @@ fn wrong_password_is_bad_password() {
         .expect("wrong password refused");
     assert_eq!(raw.code().map(|c| c.code()), Some("28P01"));
     match PgError::from_postgres(raw, "there") {
-        PgError::BadPassword { user, target } => {
+        PgError::BadPassword { user, target, .. } => {
             assert_eq!(user, "alice");
             assert_eq!(target, "there");
         }

@@ -16,6 +16,8 @@
 
 use std::sync::OnceLock;
 
+pub mod tls_cluster;
+
 pub use tenet_pg::{PgError, ScratchDb, Server};
 
 static SERVER: OnceLock<Server> = OnceLock::new();
