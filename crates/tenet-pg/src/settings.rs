@@ -18,12 +18,15 @@ use crate::tls::{Roots, SslMode, Tls, TlsSettings, Verify};
 /// The connect timeout used when none is given.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Parameters for child processes, libpq's spelling.
+pub(crate) type PassOn = Vec<(&'static str, String)>;
+
 /// Everything beyond the `postgres` crate's `Config` that connecting needs.
 #[derive(Clone, Debug)]
 pub(crate) struct ConnectOptions {
     pub(crate) tls: Tls,
     /// TLS parameters for child processes (libpq spelling, absolute paths).
-    pub(crate) pass_on: Vec<(&'static str, String)>,
+    pub(crate) pass_on: PassOn,
     /// Why the password file was not used, told when authentication then fails.
     pub(crate) pgpass_note: Option<String>,
 }
@@ -297,7 +300,7 @@ fn tls(
     params: &Params,
     env: &LibpqEnv,
     hosts: &[HostEntry],
-) -> Result<(Tls, Vec<(&'static str, String)>), String> {
+) -> Result<(Tls, PassOn), String> {
     let rootcert = params.get("sslrootcert");
     let system = rootcert == Some("system");
     let mode = match params.get("sslmode") {
@@ -348,7 +351,7 @@ fn tls(
         return Err("ssl_min_protocol_version is above ssl_max_protocol_version".to_owned());
     }
 
-    let mut pass_on: Vec<(&'static str, String)> = Vec::new();
+    let mut pass_on = PassOn::new();
     if mode != SslMode::Prefer {
         pass_on.push(("sslmode", mode.as_str().to_owned()));
     }
