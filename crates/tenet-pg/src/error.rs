@@ -140,9 +140,11 @@ pub(crate) fn classify(
 /// A pg_hba.conf refusal, with what to do about it.
 fn rejection(message: &str) -> Option<String> {
     let message = one_line(message);
-    if message.starts_with("no pg_hba.conf entry") {
+    if is_hba_refusal(&message) {
         let hint = if message.ends_with("no encryption") {
             " (the server requires TLS for this connection: use sslmode=require or stronger)"
+        } else if message.ends_with("SSL encryption") {
+            " (the server refuses TLS for this connection: sslmode=prefer falls back to plaintext)"
         } else {
             ""
         };
@@ -154,6 +156,11 @@ fn rejection(message: &str) -> Option<String> {
         ));
     }
     None
+}
+
+/// "no pg_hba.conf entry for ..." or "pg_hba.conf rejects connection for ...".
+pub(crate) fn is_hba_refusal(message: &str) -> bool {
+    message.starts_with("no pg_hba.conf entry") || message.starts_with("pg_hba.conf rejects")
 }
 
 /// What went wrong setting up TLS, when that is what failed.

@@ -8,7 +8,7 @@ use postgres::{Config, NoTls};
 
 use crate::conninfo::LibpqEnv;
 use crate::embedded::Embedded;
-use crate::error::{classify, PgError};
+use crate::error::{classify, is_hba_refusal, PgError};
 use crate::redact::redact;
 use crate::scratch::ScratchDb;
 use crate::settings::{resolve, ConnectOptions};
@@ -192,7 +192,7 @@ fn more_telling(
 ) -> Result<postgres::Client, postgres::Error> {
     let first_is_hba = first
         .as_db_error()
-        .is_some_and(|db| db.message().starts_with("no pg_hba.conf entry"));
+        .is_some_and(|db| is_hba_refusal(db.message()));
     match second {
         Ok(client) => Ok(client),
         Err(second) if first_is_hba => Err(second),

@@ -296,11 +296,7 @@ fn default_host(port: u16) -> String {
 
 /// TLS from `sslmode`, `sslrootcert`, `sslcert`, `sslkey`, `sslsni`, the protocol versions and
 /// `sslnegotiation`, with libpq's defaults from `~/.postgresql/`.
-fn tls(
-    params: &Params,
-    env: &LibpqEnv,
-    hosts: &[HostEntry],
-) -> Result<(Tls, PassOn), String> {
+fn tls(params: &Params, env: &LibpqEnv, hosts: &[HostEntry]) -> Result<(Tls, PassOn), String> {
     let rootcert = params.get("sslrootcert");
     let system = rootcert == Some("system");
     let mode = match params.get("sslmode") {

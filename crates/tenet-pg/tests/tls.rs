@@ -10,7 +10,9 @@ use std::path::Path;
 use std::process::Command;
 
 use tenet_pg::{LibpqEnv, PgError, Server};
-use tenet_testkit::tls_cluster::{tls_cluster, TlsCluster, CERT_USER, PASSWORD, PASSWORD_USER};
+use tenet_testkit::tls_cluster::{
+    tls_cluster, TlsCluster, CERT_USER, PASSWORD, PASSWORD_USER, PLAIN_USER,
+};
 
 fn cluster() -> &'static TlsCluster {
     tls_cluster()
@@ -131,6 +133,43 @@ fn allow_prefer_require_and_the_default_connect_encrypted() {
         let server = connect(&cluster().conninfo(extra)).unwrap_or_else(|e| panic!("{extra}: {e}"));
         assert!(encrypted(&server), "{extra}");
     }
+}
+
+#[test]
+fn prefer_falls_back_to_plaintext_when_the_server_refuses_tls() {
+    let plain = |extra: &str| {
+        format!(
+            "host=localhost port={} user={PLAIN_USER} password={PASSWORD} dbname=postgres {extra}",
+            cluster().port
+        )
+    };
+    // prefer: TLS first, turned away by pg_hba.conf, then without TLS (libpq's retry).
+    // allow and disable: without TLS from the start.
+    for extra in ["sslmode=prefer", "", "sslmode=allow", "sslmode=disable"] {
+        let server = connect(&plain(extra)).unwrap_or_else(|e| panic!("{extra}: {e}"));
+        assert!(!encrypted(&server), "{extra}");
+    }
+    // require does not fall back.
+    let err = connect(&plain("sslmode=require")).unwrap_err();
+    assert!(matches!(err, PgError::Rejected { .. }), "{err:?}");
+    assert!(err.to_string().contains("SSL encryption"), "{err}");
+    assert_clean(&err);
+    // Nor does a failed certificate check under prefer (libpq would go on without TLS).
+    let err = connect(&plain(&format!(
+        "sslmode=prefer sslrootcert={}",
+        cluster().other_ca.display()
+    )))
+    .unwrap_err();
+    assert!(matches!(err, PgError::Tls { .. }), "{err:?}");
+    // Channel binding needs the TLS that the fallback gave up: a clear failure, not a
+    // silently unbound login.
+    let err = connect(&plain("sslmode=prefer channel_binding=require")).unwrap_err();
+    assert!(matches!(err, PgError::Tls { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("the server did not authenticate with channel binding"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -4,8 +4,9 @@
 //! so the server certificate is signed with ecdsa-with-SHA384 and channel binding must hash
 //! with SHA-384), a server certificate for `localhost` and `127.0.0.1`, a client certificate
 //! for [`CERT_USER`], and an unrelated CA, all made with rcgen. The server listens on
-//! 127.0.0.1 on a free port; pg_hba.conf has only `hostssl` entries over TCP: certificate
-//! authentication for [`CERT_USER`], scram-sha-256 for everyone else. The Unix socket (trust,
+//! 127.0.0.1 on a free port; pg_hba.conf accepts TCP connections only over TLS (certificate
+//! authentication for [`CERT_USER`], scram-sha-256 for everyone else), except for
+//! [`PLAIN_USER`], whom it accepts only without TLS. The Unix socket (trust,
 //! superuser only) is for setting up. As root, the server runs as the `postgres` user.
 
 use std::fs;
@@ -28,6 +29,9 @@ pub const PASSWORD_USER: &str = "tenet_tls_alice";
 pub const PASSWORD: &str = "Tls-Sup3r-S3cret";
 /// A role that logs in with a client certificate (CN = the role).
 pub const CERT_USER: &str = "tenet_tls_cert";
+/// A role the server turns away over TLS and accepts without it (scram-sha-256,
+/// [`PASSWORD`]): what `sslmode=prefer` falls back for.
+pub const PLAIN_USER: &str = "tenet_tls_plain";
 
 /// Where the binaries are looked for when `pg_config` is not on the PATH.
 const BINDIRS: &[&str] = &[
@@ -172,6 +176,8 @@ impl TlsCluster {
             format!(
                 "local all postgres trust\n\
                  hostssl all {CERT_USER} 127.0.0.1/32 cert\n\
+                 hostssl all {PLAIN_USER} 127.0.0.1/32 reject\n\
+                 hostnossl all {PLAIN_USER} 127.0.0.1/32 scram-sha-256\n\
                  hostssl all all 127.0.0.1/32 scram-sha-256\n"
             ),
         )
@@ -263,6 +269,7 @@ impl TlsCluster {
         self.admin()
             .batch_execute(&format!(
                 "CREATE ROLE {PASSWORD_USER} LOGIN PASSWORD '{PASSWORD}';\n\
+                 CREATE ROLE {PLAIN_USER} LOGIN PASSWORD '{PASSWORD}';\n\
                  CREATE ROLE {CERT_USER} LOGIN;"
             ))
             .map_err(|e| format!("cannot create the test roles: {e}"))
