@@ -178,9 +178,10 @@ impl<'c> Replayer<'c> {
                         continue;
                     };
                     let known = before.iter().find(|b| b.0 == oid);
-                    let (schema, name) = match (row.get(3), row.get(4), known) {
-                        (Some(s), Some(n), _) => (s.to_string(), n.to_string()),
-                        (_, _, Some(b)) => (b.1.clone(), b.2.clone()),
+                    // The name the statement used (a RENAME changes it).
+                    let (schema, name) = match (known, row.get(3), row.get(4)) {
+                        (Some(b), _, _) => (b.1.clone(), b.2.clone()),
+                        (None, Some(s), Some(n)) => (s.to_string(), n.to_string()),
                         _ => continue,
                     };
                     let relfilenode = int(5);
