@@ -26,7 +26,7 @@ pub(super) enum Segment {
 pub(super) fn alter_table_segment(cmds: &[&protobuf::AlterTableCmd]) -> Segment {
     if cmds
         .iter()
-        .all(|c| c.subtype == AlterTableType::AtValidateConstraint as i32)
+        .any(|c| c.subtype == AlterTableType::AtValidateConstraint as i32)
     {
         Segment::Own
     } else {
