@@ -56,7 +56,14 @@ fn main() {
         met &= big_migration(&options, &dir.join("big"));
     }
     let _ = std::fs::remove_dir_all(&dir);
-    println!("{}", if met { "all targets met" } else { "some targets missed" });
+    println!(
+        "{}",
+        if met {
+            "all targets met"
+        } else {
+            "some targets missed"
+        }
+    );
 }
 
 fn corpus(dir: &Path, migrations: usize) -> (Vec<PathBuf>, usize) {
@@ -137,7 +144,11 @@ fn replay_vs_psql(options: &Options, dir: &Path) -> bool {
         let mut psql = Command::new(&options.psql);
         psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
             .arg(url_with_database(&options.url, &db))
-            .args(files.iter().flat_map(|f| ["-f".into(), f.clone().into_os_string()]))
+            .args(
+                files
+                    .iter()
+                    .flat_map(|f| ["-f".into(), f.clone().into_os_string()]),
+            )
             .stdout(Stdio::null());
         let start = Instant::now();
         let status = psql.status().expect("run psql");
@@ -229,7 +240,16 @@ fn verdict(what: &str, ratio: f64, target: f64) -> bool {
 /// Run SQL on the server's maintenance database.
 fn admin(options: &Options, sql: &str) {
     let status = Command::new(&options.psql)
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &options.url, "-c", sql])
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            &options.url,
+            "-c",
+            sql,
+        ])
         .status()
         .expect("run psql");
     assert!(status.success(), "{sql} failed");
@@ -237,7 +257,9 @@ fn admin(options: &Options, sql: &str) {
 
 /// `postgresql://u@h:p/db?x` with another database.
 fn url_with_database(url: &str, database: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let path_start = base[scheme_end..]
         .find('/')

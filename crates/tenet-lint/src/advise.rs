@@ -73,12 +73,14 @@ where s.schemaname <> 'tenet'";
 
 /// Since when statistics accumulate: the last reset, else the database's creation (its
 /// PG_VERSION file, readable by superusers and pg_read_server_files), else the server's start.
-const RESET: &str = "select extract(epoch from now() - stats_reset)::float8 / 86400, stats_reset::text
+const RESET: &str =
+    "select extract(epoch from now() - stats_reset)::float8 / 86400, stats_reset::text
 from pg_stat_database where datname = current_database() and stats_reset is not null";
 const CREATED: &str = "select extract(epoch from now() - m)::float8 / 86400, m::text
 from (select (pg_stat_file('base/' || oid || '/PG_VERSION')).modification m
       from pg_database where datname = current_database()) d";
-const STARTED: &str = "select extract(epoch from now() - pg_postmaster_start_time())::float8 / 86400,
+const STARTED: &str =
+    "select extract(epoch from now() - pg_postmaster_start_time())::float8 / 86400,
 pg_postmaster_start_time()::text";
 
 /// Index scan counts of the database `client` is connected to, and what they cover;

@@ -173,11 +173,17 @@ pub fn literals(sql: &str, base: usize) -> Vec<Literal> {
                 i = sql[i..].find('\n').map_or(bytes.len(), |n| i + n);
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = sql[i + 2..].find("*/").map_or(bytes.len(), |n| i + 2 + n + 2);
+                i = sql[i + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |n| i + 2 + n + 2);
             }
             b'"' => i = skip_quoted(bytes, i, b'"'),
             b'\'' => {
-                let prefixed = i > 0 && matches!(bytes[i - 1], b'e' | b'E' | b'b' | b'B' | b'x' | b'X' | b'u' | b'U' | b'&');
+                let prefixed = i > 0
+                    && matches!(
+                        bytes[i - 1],
+                        b'e' | b'E' | b'b' | b'B' | b'x' | b'X' | b'u' | b'U' | b'&'
+                    );
                 let end = skip_quoted(bytes, i, b'\'');
                 if !prefixed {
                     out.push(Literal {

@@ -279,7 +279,9 @@ mod tests {
     #[test]
     fn identifiers_include_bodies_and_quoted_names() {
         assert_eq!(
-            super::identifiers("DO $$ BEGIN ALTER TABLE \"Orders\" ADD x int; END $$; -- t1\nselect 42"),
+            super::identifiers(
+                "DO $$ BEGIN ALTER TABLE \"Orders\" ADD x int; END $$; -- t1\nselect 42"
+            ),
             ["Orders", "add", "alter", "begin", "do", "end", "int", "select", "t1", "table", "x"]
         );
     }

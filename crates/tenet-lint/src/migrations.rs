@@ -183,7 +183,13 @@ mod tests {
 
     #[test]
     fn a_bare_file_name_keeps_its_directory() {
-        assert_eq!(with_directory(Path::new("3_x.up.sql")), Path::new("./3_x.up.sql"));
-        assert_eq!(with_directory(Path::new("m/3_x.up.sql")), Path::new("m/3_x.up.sql"));
+        assert_eq!(
+            with_directory(Path::new("3_x.up.sql")),
+            Path::new("./3_x.up.sql")
+        );
+        assert_eq!(
+            with_directory(Path::new("m/3_x.up.sql")),
+            Path::new("m/3_x.up.sql")
+        );
     }
 }

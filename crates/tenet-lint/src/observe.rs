@@ -89,7 +89,10 @@ pub struct ObservedTable {
 
 impl Observation {
     /// The observed tables a prediction is about (any table when it names none).
-    pub(crate) fn matching<'a>(&'a self, p: &'a Predicted) -> impl Iterator<Item = &'a ObservedTable> {
+    pub(crate) fn matching<'a>(
+        &'a self,
+        p: &'a Predicted,
+    ) -> impl Iterator<Item = &'a ObservedTable> {
         self.tables.iter().filter(move |t| match &p.table {
             Some(table) => table.matches_qualified(&t.schema, &t.name),
             None => true,

@@ -118,7 +118,13 @@ impl<'c> Replayer<'c> {
         }
     }
 
-    fn rejected(&self, e: postgres::Error, span: (usize, usize), text: &str, prefix: usize) -> Stop {
+    fn rejected(
+        &self,
+        e: postgres::Error,
+        span: (usize, usize),
+        text: &str,
+        prefix: usize,
+    ) -> Stop {
         let Some(db) = e.as_db_error() else {
             return Stop::Fatal(e);
         };

@@ -153,7 +153,10 @@ fn unused_indexes() {
     for _ in 0..50 {
         let mut client = db.connect().unwrap();
         let stats = index_usage(&mut client).unwrap();
-        let scanned = stats.indexes.iter().any(|u| u.index == "t_a" && u.scans > 0);
+        let scanned = stats
+            .indexes
+            .iter()
+            .any(|u| u.index == "t_a" && u.scans > 0);
         usage = Some(stats);
         if scanned {
             break;
@@ -164,7 +167,10 @@ fn unused_indexes() {
     let mut client = db.connect().unwrap();
     let catalog = tenet_catalog::inspect(&mut client).unwrap();
     // A database created a moment ago: its statistics cover too little to judge.
-    let days = usage.coverage.days.expect("coverage is known to the superuser");
+    let days = usage
+        .coverage
+        .days
+        .expect("coverage is known to the superuser");
     assert!(days < 1.0, "{usage:#?}");
     assert!(
         of(&advise(&catalog, Some(&usage)), "unused-index").is_empty(),
@@ -172,7 +178,8 @@ fn unused_indexes() {
     );
     let note = usage.note().expect("says why it did not check");
     assert!(
-        note.contains("since the database was created") && note.contains("less than unused_index_min_days = 7"),
+        note.contains("since the database was created")
+            && note.contains("less than unused_index_min_days = 7"),
         "{note}"
     );
 
@@ -183,7 +190,9 @@ fn unused_indexes() {
     // t_a was scanned; the primary key enforces uniqueness whether used or not.
     assert_eq!(objects, ["index public.t_b"], "{usage:#?}");
     assert!(
-        unused[0].message.contains("hours the statistics cover (since the database was created at"),
+        unused[0]
+            .message
+            .contains("hours the statistics cover (since the database was created at"),
         "{}",
         unused[0].message
     );

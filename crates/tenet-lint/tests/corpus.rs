@@ -156,9 +156,16 @@ fn lints_the_supabase_histories_with_the_replay() {
         }
         // Every file replays: the facts of every migration come from its history.
         assert!(
-            report.files.iter().all(|f| f.facts == tenet_lint::FactsSource::Replay),
+            report
+                .files
+                .iter()
+                .all(|f| f.facts == tenet_lint::FactsSource::Replay),
             "{history_dir}: {:#?}",
-            report.files.iter().filter(|f| f.facts != tenet_lint::FactsSource::Replay).collect::<Vec<_>>()
+            report
+                .files
+                .iter()
+                .filter(|f| f.facts != tenet_lint::FactsSource::Replay)
+                .collect::<Vec<_>>()
         );
         let rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
         assert!(!rules.contains(&"migration-fails"), "{history_dir}");
@@ -173,7 +180,10 @@ fn lints_the_supabase_histories_with_the_replay() {
             .collect();
         if history_dir.contains("storage") && !directive {
             assert!(commits.len() >= 4, "{commits:?}");
-            assert!(commits.iter().any(|f| f.starts_with("0029_")), "{commits:?}");
+            assert!(
+                commits.iter().any(|f| f.starts_with("0029_")),
+                "{commits:?}"
+            );
         } else {
             assert!(commits.is_empty(), "{history_dir}: {commits:?}");
         }

@@ -8,7 +8,8 @@ use tenet_lint::{lint_files, Options, SourceFile};
 use tenet_report::Finding;
 use tenet_testkit::test_db;
 
-const SCHEMA: &str = "CREATE TABLE users (id bigint PRIMARY KEY, email text, name text, n bigint, kind text);\n\
+const SCHEMA: &str =
+    "CREATE TABLE users (id bigint PRIMARY KEY, email text, name text, n bigint, kind text);\n\
     CREATE TABLE tasks (id bigint PRIMARY KEY, user_id bigint, priority int, note text);\n\
     CREATE INDEX users_email ON users (email);\n\
     CREATE DOMAIN label AS text;\n\
@@ -113,7 +114,11 @@ fn every_rule_predicts_the_lock_the_replay_observes() {
             .unwrap_or_else(|| panic!("{rule}: not observed: {}", o.message));
         let expected = lock_in(&p.message, "(predicted: ")
             .unwrap_or_else(|| panic!("{rule}: no prediction: {}", p.message));
-        assert_eq!(seen, expected, "{rule} on {statement}:\n{}\n{}", o.message, p.message);
+        assert_eq!(
+            seen, expected,
+            "{rule} on {statement}:\n{}\n{}",
+            o.message, p.message
+        );
         assert!(!o.message.contains("as predicted"), "{}", o.message);
     }
 
@@ -166,8 +171,9 @@ fn a_rewrite_nothing_predicted_is_observed() {
         .unwrap_or_else(|| panic!("{observed:#?}"));
     assert_eq!(f.object.as_deref(), Some("table public.tasks"));
     assert!(
-        f.message
-            .contains("observed in the replay: ACCESS EXCLUSIVE lock on public.tasks, table rewritten"),
+        f.message.contains(
+            "observed in the replay: ACCESS EXCLUSIVE lock on public.tasks, table rewritten"
+        ),
         "{}",
         f.message
     );
@@ -195,8 +201,9 @@ fn do_blocks_are_observed_as_a_whole() {
     let l = f.location.as_ref().unwrap();
     assert_eq!((l.line, l.column), (4, 40));
     assert!(
-        f.message
-            .contains("(observed in the replay: ACCESS EXCLUSIVE lock on public.users, table scanned)"),
+        f.message.contains(
+            "(observed in the replay: ACCESS EXCLUSIVE lock on public.users, table scanned)"
+        ),
         "{}",
         f.message
     );

@@ -183,7 +183,10 @@ fn notes(report: &Report) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for file in &report.files {
         if let Some(note) = &file.note {
-            let line = format!("{note}; {} and later files were linted with facts from {}", file.name, file.facts);
+            let line = format!(
+                "{note}; {} and later files were linted with facts from {}",
+                file.name, file.facts
+            );
             if !out.iter().any(|o| o.starts_with(note.as_str())) {
                 out.push(line);
             }

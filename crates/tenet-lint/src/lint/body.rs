@@ -241,7 +241,10 @@ fn lint_sql_text(ctx: &mut Ctx, body: &Body, at: usize, sql: &str) {
         } else {
             at + sql.len()
         };
-        let span = (body.map.file(start), body.map.file(end).max(body.map.file(start)));
+        let span = (
+            body.map.file(start),
+            body.map.file(end).max(body.map.file(start)),
+        );
         let map = OffsetMap {
             base: body.map.base,
             origin: at,
@@ -366,6 +369,9 @@ mod tests {
         assert_eq!(positions(&findings, "set-not-null-without-check").len(), 1);
         assert_eq!(positions(&findings, "truncate-table"), vec![(5, 53, 5, 67)]);
         // The function's session decides lock_timeout, not the migration's.
-        assert!(positions(&findings, "missing-lock-timeout").is_empty(), "{findings:#?}");
+        assert!(
+            positions(&findings, "missing-lock-timeout").is_empty(),
+            "{findings:#?}"
+        );
     }
 }

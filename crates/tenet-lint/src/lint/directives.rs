@@ -94,7 +94,9 @@ mod tests {
     fn the_no_transaction_directive_is_the_first_line() {
         assert!(no_transaction("-- tenet:no-transaction\nVACUUM t;"));
         assert!(no_transaction("-- tenet:no-transaction  \nSELECT 1;"));
-        assert!(!no_transaction("-- tenet:no-transaction (backfill)\nSELECT 1;"));
+        assert!(!no_transaction(
+            "-- tenet:no-transaction (backfill)\nSELECT 1;"
+        ));
         assert!(!no_transaction("SELECT 1;\n-- tenet:no-transaction\n"));
         assert!(!no_transaction("-- tenet:no-transactions\nSELECT 1;"));
     }

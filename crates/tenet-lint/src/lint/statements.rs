@@ -51,13 +51,15 @@ pub(crate) fn for_each(sql: &str, f: &mut dyn FnMut(Item<'_>) -> bool) {
         }
         let go_on = match parsed {
             Ok(result) => emit(&result, pieces[i].0, pieces[j - 1].1, f),
-            Err(_) => pieces[i..j].iter().all(|&(start, end)| match parse(sql, start, end) {
-                Ok(result) => emit(&result, start, end, f),
-                Err(message) => f(Item::Invalid {
-                    span: (start, end),
-                    message,
+            Err(_) => pieces[i..j]
+                .iter()
+                .all(|&(start, end)| match parse(sql, start, end) {
+                    Ok(result) => emit(&result, start, end, f),
+                    Err(message) => f(Item::Invalid {
+                        span: (start, end),
+                        message,
+                    }),
                 }),
-            }),
         };
         if !go_on {
             return;

@@ -98,8 +98,8 @@ pub(super) fn alter_table_lock(cmd: &protobuf::AlterTableCmd) -> LockMode {
     use AlterTableType::*;
     let sub = AlterTableType::try_from(cmd.subtype).unwrap_or(Undefined);
     match sub {
-        AtValidateConstraint | AtSetStatistics | AtClusterOn | AtDropCluster
-        | AtSetOptions | AtResetOptions | AtAttachPartition => LockMode::ShareUpdateExclusive,
+        AtValidateConstraint | AtSetStatistics | AtClusterOn | AtDropCluster | AtSetOptions
+        | AtResetOptions | AtAttachPartition => LockMode::ShareUpdateExclusive,
         AtDetachPartition => {
             let concurrent = matches!(cmd.def.as_deref().and_then(|d| d.node.as_ref()),
                 Some(NodeEnum::PartitionCmd(p)) if p.concurrent);

@@ -99,8 +99,9 @@ mod tests {
         );
         assert!(f.fix.contains("NOT VALID") && f.fix.contains("VALIDATE CONSTRAINT tasks_user_fk"));
         assert!(
-            f.message
-                .ends_with("(predicted: SHARE ROW EXCLUSIVE lock on public.tasks, full table scan)"),
+            f.message.ends_with(
+                "(predicted: SHARE ROW EXCLUSIVE lock on public.tasks, full table scan)"
+            ),
             "{}",
             f.message
         );

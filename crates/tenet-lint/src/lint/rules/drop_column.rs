@@ -13,7 +13,10 @@ pub(in crate::lint) fn check(ctx: &mut Ctx, t: &TableRef, new: bool, column: &st
         "drop-column",
         span,
         Some(format!("column {name}.{}", quote(column))),
-        format!("DROP COLUMN {} deletes the column's data from {name}", quote(column)),
+        format!(
+            "DROP COLUMN {} deletes the column's data from {name}",
+            quote(column)
+        ),
         None,
         Some(super::drop_table::data_loss(t)),
     );

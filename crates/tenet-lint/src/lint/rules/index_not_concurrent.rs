@@ -139,7 +139,8 @@ mod tests {
         assert_eq!(underlined(sql, &f), "CREATE INDEX");
         assert!(f.fix.contains("CONCURRENTLY"), "{}", f.fix);
         assert!(
-            f.message.ends_with("(predicted: SHARE lock on public.users)"),
+            f.message
+                .ends_with("(predicted: SHARE lock on public.users)"),
             "{}",
             f.message
         );

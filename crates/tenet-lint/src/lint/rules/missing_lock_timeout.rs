@@ -9,10 +9,7 @@ use crate::lint::{Ctx, Predicted};
 use crate::observe::LockMode;
 
 pub(in crate::lint) fn takes_lock(ctx: &mut Ctx, t: &TableRef, mode: LockMode) {
-    if ctx.in_function
-        || ctx.state.lock_timeout
-        || ctx.state.lock_timeout_reported
-        || ctx.is_new(t)
+    if ctx.in_function || ctx.state.lock_timeout || ctx.state.lock_timeout_reported || ctx.is_new(t)
     {
         return;
     }

@@ -270,8 +270,8 @@ fn add_column(ctx: &mut Ctx, t: &TableRef, new: bool, col: &protobuf::ColumnDef)
             .foreign_columns
             .push((t.clone(), col.colname.clone()));
     }
-    let key = col_constraints(col).any(|c| c.contype == ConstrType::ConstrPrimary as i32)
-        && !references;
+    let key =
+        col_constraints(col).any(|c| c.contype == ConstrType::ConstrPrimary as i32) && !references;
     column_types(ctx, t, col, key);
     if new {
         return;
@@ -284,7 +284,8 @@ fn add_column(ctx: &mut Ctx, t: &TableRef, new: bool, col: &protobuf::ColumnDef)
         let kind = c.contype;
         if kind == ConstrType::ConstrForeign as i32 || kind == ConstrType::ConstrCheck as i32 {
             constraint_without_not_valid::with_column(ctx, t, col, c);
-        } else if kind == ConstrType::ConstrPrimary as i32 || kind == ConstrType::ConstrUnique as i32
+        } else if kind == ConstrType::ConstrPrimary as i32
+            || kind == ConstrType::ConstrUnique as i32
         {
             unique_without_index::with_column(ctx, t, col, c);
         }

@@ -46,7 +46,12 @@ mod tests {
             2,
             12,
         );
-        fires("BEGIN;\nVACUUM users;\nCOMMIT;", "needs-no-transaction", 2, 1);
+        fires(
+            "BEGIN;\nVACUUM users;\nCOMMIT;",
+            "needs-no-transaction",
+            2,
+            1,
+        );
         // Not split out by Tenet's migrator: the file's own transaction refuses it.
         fires(
             "alter table p detach partition p1 concurrently;",

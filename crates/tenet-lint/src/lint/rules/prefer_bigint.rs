@@ -8,10 +8,7 @@ use crate::lint::names::{quote, string_value, type_name, TableRef};
 use crate::lint::Ctx;
 
 fn small(type_name: &str) -> bool {
-    matches!(
-        type_name,
-        "int4" | "int2" | "integer" | "smallint" | "int"
-    )
+    matches!(type_name, "int4" | "int2" | "integer" | "smallint" | "int")
 }
 
 /// A key column's type, judged at the end of the file (a foreign key may still cover it).
@@ -95,7 +92,12 @@ mod tests {
 
     #[test]
     fn fails() {
-        fires("CREATE TABLE t (id int PRIMARY KEY);", "prefer-bigint", 1, 20);
+        fires(
+            "CREATE TABLE t (id int PRIMARY KEY);",
+            "prefer-bigint",
+            1,
+            20,
+        );
         fires(
             "CREATE TABLE t (id integer, PRIMARY KEY (id));",
             "prefer-bigint",

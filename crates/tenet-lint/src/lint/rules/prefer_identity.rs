@@ -21,7 +21,9 @@ pub(in crate::lint) fn check(
         span,
         Some(format!("column {column}")),
         format!("column {column} is {written}"),
-        Some(format!("Declare {bare} bigint GENERATED ALWAYS AS IDENTITY.")),
+        Some(format!(
+            "Declare {bare} bigint GENERATED ALWAYS AS IDENTITY."
+        )),
     );
 }
 
@@ -32,7 +34,10 @@ mod tests {
     #[test]
     fn fails() {
         let sql = "CREATE TABLE t (\n  id serial PRIMARY KEY\n);";
-        assert_eq!(underlined(sql, &fires(sql, "prefer-identity", 2, 6)), "serial");
+        assert_eq!(
+            underlined(sql, &fires(sql, "prefer-identity", 2, 6)),
+            "serial"
+        );
     }
 
     #[test]

@@ -34,7 +34,10 @@ mod tests {
     #[test]
     fn fails() {
         let sql = "CREATE TABLE t (name varchar(100));";
-        assert_eq!(underlined(sql, &fires(sql, "prefer-text", 1, 22)), "varchar(100)");
+        assert_eq!(
+            underlined(sql, &fires(sql, "prefer-text", 1, 22)),
+            "varchar(100)"
+        );
     }
 
     #[test]

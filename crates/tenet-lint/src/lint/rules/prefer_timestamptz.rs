@@ -34,7 +34,12 @@ mod tests {
         let sql = "CREATE TABLE t (at timestamp without time zone);";
         let f = fires(sql, "prefer-timestamptz", 1, 20);
         assert_eq!(underlined(sql, &f), "timestamp without time zone");
-        fires("CREATE TABLE t (created timestamp);", "prefer-timestamptz", 1, 25);
+        fires(
+            "CREATE TABLE t (created timestamp);",
+            "prefer-timestamptz",
+            1,
+            25,
+        );
     }
 
     #[test]

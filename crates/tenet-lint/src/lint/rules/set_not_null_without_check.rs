@@ -18,7 +18,10 @@ pub(in crate::lint) fn check(ctx: &mut Ctx, t: &TableRef, new: bool, column: &st
     {
         return;
     }
-    if let Some(facts) = ctx.facts.and_then(|f| f.table(t.schema.as_deref(), &t.name)) {
+    if let Some(facts) = ctx
+        .facts
+        .and_then(|f| f.table(t.schema.as_deref(), &t.name))
+    {
         if facts.not_null.contains(column) || facts.checked_not_null.contains(column) {
             return;
         }

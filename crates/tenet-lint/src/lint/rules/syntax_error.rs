@@ -19,7 +19,12 @@ fn span(ctx: &Ctx, message: &str) -> (usize, usize) {
         .and_then(|(_, rest)| rest.rsplit_once('"'))
         .map(|(near, _)| near.to_lowercase())
     {
-        if let Some(t) = ctx.view.tokens.iter().find(|t| t.text.to_lowercase() == near) {
+        if let Some(t) = ctx
+            .view
+            .tokens
+            .iter()
+            .find(|t| t.text.to_lowercase() == near)
+        {
             return (t.start, t.end);
         }
     }

@@ -163,8 +163,15 @@ mod tests {
             &format!("{TIMEOUT}ALTER TABLE users ALTER COLUMN id TYPE bigint;"),
             &users(),
         );
-        let f = int.iter().find(|f| f.rule == "type-change-rewrite").unwrap();
-        assert!(f.message.contains("from integer to bigint"), "{}", f.message);
+        let f = int
+            .iter()
+            .find(|f| f.rule == "type-change-rewrite")
+            .unwrap();
+        assert!(
+            f.message.contains("from integer to bigint"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]
@@ -175,7 +182,10 @@ mod tests {
                 &format!("{TIMEOUT}ALTER TABLE users ALTER COLUMN name TYPE {to};"),
                 &users(),
             );
-            assert!(positions(&widen, "type-change-rewrite").is_empty(), "{widen:#?}");
+            assert!(
+                positions(&widen, "type-change-rewrite").is_empty(),
+                "{widen:#?}"
+            );
         }
         silent(
             "CREATE TABLE t (id int);\nALTER TABLE t ALTER COLUMN id TYPE bigint;",

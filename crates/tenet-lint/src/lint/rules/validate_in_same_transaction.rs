@@ -45,10 +45,7 @@ mod tests {
     fn fails() {
         let sql = format!("{TIMEOUT}BEGIN;\n{PAIR}COMMIT;\n");
         let f = fires(&sql, "validate-in-same-transaction", 4, 19);
-        assert_eq!(
-            underlined(&sql, &f),
-            "VALIDATE CONSTRAINT tasks_user_fk"
-        );
+        assert_eq!(underlined(&sql, &f), "VALIDATE CONSTRAINT tasks_user_fk");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 use pg_query::protobuf::{self, ConstrType};
 use pg_query::NodeEnum;
 
-use crate::lint::names::{col_constraints, is_serial, quote, string_value, type_name, walk, TableRef};
+use crate::lint::names::{
+    col_constraints, is_serial, quote, string_value, type_name, walk, TableRef,
+};
 use crate::lint::{Ctx, Predicted};
 use crate::observe::LockMode;
 
@@ -13,7 +15,10 @@ pub(in crate::lint) fn check(ctx: &mut Ctx, t: &TableRef, col: &protobuf::Column
     let name = ctx.qualified(t);
     let column = format!("{name}.{}", quote(&col.colname));
     let span = ctx.to_line_end(ctx.at(col.location));
-    let serial = col.type_name.as_ref().is_some_and(|ty| is_serial(type_name(ty)));
+    let serial = col
+        .type_name
+        .as_ref()
+        .is_some_and(|ty| is_serial(type_name(ty)));
     let default = col.raw_default.as_deref().or_else(|| {
         col_constraints(col)
             .find(|c| c.contype == ConstrType::ConstrDefault as i32)
@@ -132,9 +137,7 @@ mod tests {
     fn passes() {
         // now() is STABLE: PostgreSQL 11+ stores it once, no rewrite.
         silent(
-            &format!(
-                "{TIMEOUT}ALTER TABLE users ADD COLUMN created_at timestamptz DEFAULT now();"
-            ),
+            &format!("{TIMEOUT}ALTER TABLE users ADD COLUMN created_at timestamptz DEFAULT now();"),
             "volatile-default-rewrite",
         );
         silent(
