@@ -284,7 +284,7 @@ fn write_big(path: &Path, bytes: usize) -> usize {
     let mut n: u64 = 0;
     while written < bytes {
         n += 1;
-        let line = if n % 50_000 == 0 {
+        let line = if n.is_multiple_of(50_000) {
             format!("CREATE INDEX big_events_kind_{n} ON big_events (kind);\n")
         } else {
             format!(

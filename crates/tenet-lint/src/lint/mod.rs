@@ -123,8 +123,8 @@ struct FileState {
     rls_enabled: Vec<TableRef>,
     /// Tenant-scoped tables created here: statement, table, span of the CREATE.
     tenant_tables: Vec<(usize, TableRef, (usize, usize))>,
-    /// Columns of tables created here: table, column, type name, span of the type, statement.
-    columns: Vec<(TableRef, String, String, (usize, usize), usize)>,
+    /// Columns of tables created here.
+    columns: Vec<DeclaredColumn>,
     /// Key columns of type integer or smallint, reported at the end unless a foreign key
     /// turns out to cover them: statement, span, table, column.
     small_keys: Vec<(usize, (usize, usize), TableRef, String)>,
@@ -143,6 +143,18 @@ struct FileState {
     checked_not_null: Vec<(TableRef, String)>,
     /// Constraints added NOT VALID here: name -> table and the transaction it was added in.
     not_valid: HashMap<String, (TableRef, Option<usize>)>,
+}
+
+/// A column of a table created in this file.
+#[derive(Debug, Clone)]
+struct DeclaredColumn {
+    table: TableRef,
+    column: String,
+    /// The type's name (`int4`).
+    type_name: String,
+    /// Where the type is written, in the statement `stmt`.
+    span: (usize, usize),
+    stmt: usize,
 }
 
 struct StmtSpan {

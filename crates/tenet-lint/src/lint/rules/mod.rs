@@ -76,9 +76,13 @@ pub(super) fn create_table(ctx: &mut Ctx, s: &protobuf::CreateStmt) {
             if let Some(ty) = &col.type_name {
                 let span = ctx.type_span(ctx.at(ty.location));
                 let name = super::names::type_name(ty).to_string();
-                ctx.state
-                    .columns
-                    .push((t.clone(), col.colname.clone(), name, span, ctx.stmt));
+                ctx.state.columns.push(super::DeclaredColumn {
+                    table: t.clone(),
+                    column: col.colname.clone(),
+                    type_name: name,
+                    span,
+                    stmt: ctx.stmt,
+                });
             }
         }
     }

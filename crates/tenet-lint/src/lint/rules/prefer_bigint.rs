@@ -34,8 +34,8 @@ pub(in crate::lint) fn primary_key(ctx: &mut Ctx, t: &TableRef, c: &protobuf::Co
             .state
             .columns
             .iter()
-            .find(|(ct, cc, ..)| ct.matches(t) && cc == column)
-            .map(|(_, _, ty, span, stmt)| (small(ty), *span, *stmt));
+            .find(|c| c.table.matches(t) && c.column == column)
+            .map(|c| (small(&c.type_name), c.span, c.stmt));
         match declared {
             Some((true, span, stmt)) => {
                 ctx.state
