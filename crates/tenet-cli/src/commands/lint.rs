@@ -84,7 +84,8 @@ pub fn run(args: Args) -> Result<i32, Failure> {
             message: format!("cannot read {}: {e}", p.path.display()),
         })?;
         let name = display_name(&p.path);
-        if p.lint {
+        // Only diagnostics for a person quote the source (a 50 MB file is not copied twice).
+        if p.lint && args.format == Format::Human {
             sources.insert(name.clone(), text.clone());
         }
         files.push(SourceFile {

@@ -100,31 +100,65 @@ fn emit(
     true
 }
 
-/// The file cut at top-level semicolons: byte ranges covering all of it.
+/// The scanner reads this much of the file at a time (it copies what it reads).
+const WINDOW_BYTES: usize = 4 << 20;
+
+/// The file cut at top-level semicolons: byte ranges covering all of it. The scanner runs on
+/// windows of the file that start at a cut; a window's last piece may be cut short by the
+/// window's end, so it is read again at the start of the next window.
 fn pieces(sql: &str) -> Vec<(usize, usize)> {
-    let cut = match pg_query::split_with_scanner(sql) {
-        Ok(parts) => parts
-            .into_iter()
-            .map(|p| {
-                let start = p.as_ptr() as usize - sql.as_ptr() as usize;
-                (start, start + p.len())
-            })
-            .collect::<Vec<_>>(),
-        Err(_) => vec![(0, sql.len())],
-    };
-    // Stretch each piece back to where the previous one ended, so nothing (a leading comment,
-    // a stray semicolon) falls between pieces.
-    let mut out = Vec::with_capacity(cut.len());
+    let mut out: Vec<(usize, usize)> = Vec::new();
     let mut from = 0;
-    for (start, end) in cut {
-        if end <= from {
+    let mut window = WINDOW_BYTES;
+    while from < sql.len() {
+        let mut end = (from + window).min(sql.len());
+        while !sql.is_char_boundary(end) {
+            end += 1;
+        }
+        let last_window = end == sql.len();
+        let cut = match pg_query::split_with_scanner(&sql[from..end]) {
+            Ok(parts) => parts
+                .into_iter()
+                .map(|p| {
+                    let start = p.as_ptr() as usize - sql.as_ptr() as usize;
+                    (start, start + p.len())
+                })
+                .collect::<Vec<_>>(),
+            // The window ends inside a literal or a comment: read more at once.
+            Err(_) if !last_window => {
+                window *= 2;
+                continue;
+            }
+            Err(_) => vec![(from, sql.len())],
+        };
+        let keep = if last_window {
+            cut.len()
+        } else {
+            cut.len().saturating_sub(1)
+        };
+        if keep == 0 {
+            if last_window {
+                break;
+            }
+            window *= 2;
             continue;
         }
-        out.push((from.min(start), end));
-        from = end;
-        if sql.as_bytes().get(from) == Some(&b';') {
-            from += 1;
+        // Stretch each piece back to where the previous one ended, so nothing (a leading
+        // comment, a stray semicolon) falls between pieces.
+        for &(start, piece_end) in &cut[..keep] {
+            if piece_end <= from {
+                continue;
+            }
+            out.push((from.min(start), piece_end));
+            from = piece_end;
+            if sql.as_bytes().get(from) == Some(&b';') {
+                from += 1;
+            }
         }
+        if last_window {
+            break;
+        }
+        window = WINDOW_BYTES;
     }
     if out.is_empty() && !sql.trim().is_empty() {
         out.push((0, sql.len()));
@@ -171,6 +205,32 @@ mod tests {
         let sql = "select 1; create tabel t (x int); select 3;";
         let p: Vec<&str> = pieces(sql).iter().map(|&(s, e)| &sql[s..e]).collect();
         assert_eq!(p, ["select 1", " create tabel t (x int)", " select 3"]);
+    }
+
+    #[test]
+    fn windows_cut_nowhere_inside_a_statement() {
+        // Statements with long literals and bodies across many windows.
+        let mut sql = String::new();
+        for i in 0..400 {
+            sql.push_str(&format!(
+                "insert into t values ({i}, '{}');\nDO $$ BEGIN PERFORM '{}'; END $$;\n/* {} */\n",
+                "x".repeat(7_000),
+                "y;".repeat(3_000),
+                "z;".repeat(2_000)
+            ));
+        }
+        let all = spans(&sql);
+        assert_eq!(all.len(), 800);
+        assert!(
+            all.iter().all(|s| !s.starts_with("invalid")),
+            "{:?}",
+            &all[..3]
+        );
+        assert!(
+            all[799].starts_with("/*") || all[799].starts_with("DO"),
+            "{}",
+            &all[799][..20]
+        );
     }
 
     #[test]
