@@ -58,7 +58,7 @@ fn human_diagnostics_point_at_the_line_and_column() {
     ]);
     let (code, stdout, stderr) = run(tenet(dir.path()).args(["lint", "--dev-url", &dev_url()]));
     let expected = "\
-error[index-not-concurrent]: CREATE INDEX on public.users without CONCURRENTLY blocks writes to it while the index builds
+error[index-not-concurrent]: CREATE INDEX on public.users without CONCURRENTLY blocks writes to it while the index builds (observed in the replay: SHARE lock on public.users)
  --> migrations/20240102000000_name.up.sql:4:1
   |
 4 | CREATE INDEX users_name ON users (name);
@@ -68,7 +68,7 @@ error[index-not-concurrent]: CREATE INDEX on public.users without CONCURRENTLY b
   = note: why: CREATE INDEX takes a SHARE lock and DROP INDEX or REINDEX an ACCESS EXCLUSIVE lock on the table: every write (and for DROP/REINDEX every read) waits until the index is built or dropped, which on a large table means minutes of downtime.
   = help: CREATE INDEX CONCURRENTLY ... ON public.users, in a migration of its own that does not run in a transaction.
 
-tenet lint: 2 files: 1 error, 0 warnings, 0 infos
+tenet lint: 2 files, facts from the replay: 1 error, 0 warnings, 0 infos
 ";
     assert_eq!(stdout, expected, "stderr: {stderr}");
     assert_eq!(code, 1);
@@ -85,7 +85,10 @@ fn replay_needs_no_configuration_file_and_is_clean_on_safe_migrations() {
     ]);
     let (code, stdout, stderr) = run(tenet(dir.path()).args(["lint", "--dev-url", &dev_url()]));
     assert_eq!(code, 0, "{stdout}{stderr}");
-    assert_eq!(stdout, "tenet lint: 2 files: no findings\n");
+    assert_eq!(
+        stdout,
+        "tenet lint: 2 files, facts from the replay: no findings\n"
+    );
 }
 
 #[test]
@@ -309,4 +312,192 @@ fn advise_without_a_database_is_a_usage_error() {
     let (code, _, stderr) = run(tenet(dir.path()).args(["advise"]));
     assert_eq!(code, 2);
     assert!(stderr.contains("--url"), "{stderr}");
+}
+
+/// The issue's pull-request check: one migration whose table comes from outside its
+/// directory. Five real problems in it, whatever the replay can or cannot do.
+const INVOICES: &str = "SET lock_timeout = '2s';\n\
+CREATE INDEX invoices_customer ON invoices (customer_id);\n\
+ALTER TABLE invoices ADD CONSTRAINT amount_positive CHECK (amount > 0);\n\
+ALTER TABLE invoices ALTER COLUMN amount TYPE numeric(14, 2);\n\
+ALTER TABLE invoices ADD COLUMN currency text NOT NULL;\n\
+ALTER TABLE invoices DROP COLUMN legacy_ref;\n";
+const INVOICES_TABLE: &str = "CREATE TABLE invoices (id bigint PRIMARY KEY, customer_id bigint, amount integer, legacy_ref text);\n";
+const FIVE: [&str; 5] = [
+    "index-not-concurrent@2",
+    "constraint-without-not-valid@3",
+    "type-change-rewrite@4",
+    "not-null-without-default@5",
+    "drop-column@6",
+];
+
+fn rules_at(stdout: &str) -> Vec<String> {
+    let findings: serde_json::Value =
+        serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{}@{}", f["rule"].as_str().unwrap(), f["location"]["line"]))
+        .collect()
+}
+
+#[test]
+fn one_migration_whose_tables_come_from_elsewhere_still_gets_its_findings() {
+    // Alone in its directory: the replay fails on the missing table, which is reported, and
+    // static analysis still finds the five problems.
+    let dir = project(&[("migrations/20260727143313_invoices.up.sql", INVOICES)]);
+    let (code, stdout, stderr) = run(tenet(dir.path()).args([
+        "lint",
+        "migrations/20260727143313_invoices.up.sql",
+        "--format",
+        "json",
+        "--dev-url",
+        &dev_url(),
+    ]));
+    assert_eq!(code, 1);
+    let mut expected = vec!["migration-fails@2".to_string()];
+    expected.extend(FIVE.iter().map(|s| s.to_string()));
+    let mut got = rules_at(&stdout);
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected, "{stderr}");
+    assert!(
+        stderr.contains("note: the replay stopped at migrations/20260727143313_invoices.up.sql:2:")
+            && stderr.contains("relation \"invoices\" does not exist")
+            && stderr.contains("facts from the SQL alone"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("(predicted: "), "{stdout}");
+
+    // With the history that creates the table: the same five, observed in the replay.
+    let dir = project(&[
+        ("migrations/20260701000000_init.up.sql", INVOICES_TABLE),
+        ("migrations/20260727143313_invoices.up.sql", INVOICES),
+    ]);
+    let (code, stdout, stderr) = run(tenet(dir.path()).args([
+        "lint",
+        "migrations/20260727143313_invoices.up.sql",
+        "--format",
+        "json",
+        "--dev-url",
+        &dev_url(),
+    ]));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(rules_at(&stdout), FIVE, "{stderr}");
+    assert_eq!(
+        stdout.matches("(observed in the replay: ").count(),
+        5,
+        "{stdout}"
+    );
+
+    // Run from inside the migrations folder, a bare file name keeps its directory.
+    let (code, stdout, stderr) = run(tenet(&dir.path().join("migrations")).args([
+        "lint",
+        "20260727143313_invoices.up.sql",
+        "--format",
+        "json",
+        "--dev-url",
+        &dev_url(),
+    ]));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(rules_at(&stdout), FIVE, "{stderr}");
+}
+
+#[test]
+fn url_gives_facts_and_sizes_when_the_replay_cannot() {
+    let db = test_db();
+    exec(
+        &db,
+        &format!(
+            "{INVOICES_TABLE}insert into invoices select g, g, g, 'x' from generate_series(1, 20000) g;
+             create table lookup (id bigint primary key, code integer);
+             insert into lookup select g, g from generate_series(1, 10) g;
+             analyze invoices; analyze lookup;"
+        ),
+    );
+    let dir = project(&[
+        ("migrations/20260727143313_invoices.up.sql", INVOICES),
+        (
+            "migrations/20260727150000_lookup.up.sql",
+            "SET lock_timeout = '2s';\nALTER TABLE lookup ALTER COLUMN code TYPE bigint;\n",
+        ),
+        (
+            "tenet.toml",
+            "[lint]\nwarning_rows = 100\nerror_rows = 10000\n",
+        ),
+    ]);
+    let (code, stdout, stderr) = run(tenet(dir.path()).args([
+        "lint",
+        "--format",
+        "json",
+        "--dev-url",
+        &dev_url(),
+        "--url",
+        &db.url(),
+    ]));
+    assert_eq!(code, 1, "{stderr}");
+    // The table exists where the migration will run: no migration-fails, the target's facts.
+    let got = rules_at(&stdout);
+    assert!(
+        !got.iter().any(|r| r.starts_with("migration-fails")),
+        "{got:?}"
+    );
+    assert!(
+        stderr.contains("facts from the target database (--url)"),
+        "{stderr}"
+    );
+    let findings: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let find = |rule: &str, file: &str| {
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == rule && f["location"]["file"].as_str().unwrap().contains(file))
+            .unwrap_or_else(|| panic!("{rule} in {file}: {stdout}"))
+            .clone()
+    };
+    let big = find("type-change-rewrite", "invoices");
+    assert_eq!(big["severity"], "error");
+    let message = big["message"].as_str().unwrap();
+    assert!(
+        message.contains("from integer to numeric(14, 2)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("public.invoices has 20,000 rows, "),
+        "{message}"
+    );
+    let small = find("type-change-rewrite", "lookup");
+    assert_eq!(small["severity"], "info");
+    assert!(
+        small["message"]
+            .as_str()
+            .unwrap()
+            .contains("public.lookup has 10 rows"),
+        "{small}"
+    );
+    // Data loss does not shrink with the table.
+    assert_eq!(find("drop-column", "invoices")["severity"], "error");
+}
+
+#[test]
+fn the_no_transaction_directive_is_understood() {
+    let backfill = "DO $$\nBEGIN\n  LOOP\n    UPDATE users SET email = lower(email) WHERE id IN (SELECT id FROM users WHERE email <> lower(email) LIMIT 1000);\n    EXIT WHEN NOT FOUND;\n    COMMIT;\n  END LOOP;\nEND $$;\n";
+    let dir = project(&[
+        ("migrations/20240101000000_init.up.sql", INIT),
+        ("migrations/20240102000000_backfill.up.sql", backfill),
+    ]);
+    let (code, stdout, stderr) =
+        run(tenet(dir.path()).args(["lint", "--format", "json", "--dev-url", &dev_url()]));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(rules_at(&stdout), ["commit-in-do-block@6"], "{stderr}");
+    std::fs::write(
+        dir.path().join("migrations/20240102000000_backfill.up.sql"),
+        format!("-- tenet:no-transaction\n{backfill}"),
+    )
+    .unwrap();
+    let (code, stdout, stderr) =
+        run(tenet(dir.path()).args(["lint", "--format", "json", "--dev-url", &dev_url()]));
+    assert_eq!((code, stdout.trim()), (0, "[]"), "{stderr}");
 }

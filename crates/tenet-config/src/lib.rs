@@ -13,6 +13,9 @@
 //! [lint]
 //! disable = ["prefer-text"]
 //! severity = { "missing-lock-timeout" = "error" }
+//! warning_rows = 10000         # lock/rewrite findings on smaller tables are infos (--url)
+//! error_rows = 1000000         # ...on larger ones errors, in between warnings
+//! unused_index_min_days = 7    # advise: statistics must cover this long
 //! ```
 
 use std::collections::BTreeMap;
@@ -99,6 +102,17 @@ pub struct LintConfig {
     /// Rule id -> `error`, `warning` or `info`.
     #[serde(default)]
     pub severity: BTreeMap<String, String>,
+    /// Lock and rewrite findings on a table whose size is known (`tenet lint --url`) are infos
+    /// below this many rows (default 10,000)...
+    #[serde(default)]
+    pub warning_rows: Option<u64>,
+    /// ...warnings below this many, errors from it on (default 1,000,000).
+    #[serde(default)]
+    pub error_rows: Option<u64>,
+    /// `tenet advise` reports unused indexes only when statistics cover at least this many
+    /// days (default 7).
+    #[serde(default)]
+    pub unused_index_min_days: Option<f64>,
 }
 
 fn default_schema_path() -> PathBuf {

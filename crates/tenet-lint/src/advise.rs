@@ -19,6 +19,51 @@ pub struct IndexUsage {
     pub enforces: bool,
 }
 
+/// Index statistics and how long they have been collected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexStats {
+    pub indexes: Vec<IndexUsage>,
+    pub coverage: Coverage,
+    /// `unused-index` reports only when the statistics cover at least this many days.
+    pub min_days: f64,
+}
+
+/// The period index statistics cover.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Coverage {
+    /// Days since the start below (`None`: unknown).
+    pub days: Option<f64>,
+    /// What the start is: `since statistics were reset at ...`.
+    pub since: String,
+}
+
+impl IndexStats {
+    /// Why `unused-index` did not run, when it did not.
+    pub fn note(&self) -> Option<String> {
+        match self.coverage.days {
+            Some(days) if days >= self.min_days => None,
+            Some(days) => Some(format!(
+                "unused-index not checked: the index statistics cover {} ({}), less than unused_index_min_days = {}",
+                describe_days(days),
+                self.coverage.since,
+                self.min_days
+            )),
+            None => Some(format!(
+                "unused-index not checked: how long the index statistics cover is unknown ({})",
+                self.coverage.since
+            )),
+        }
+    }
+}
+
+fn describe_days(days: f64) -> String {
+    if days < 1.0 {
+        format!("{:.1} hours", days * 24.0)
+    } else {
+        format!("{days:.1} days")
+    }
+}
+
 const USAGE: &str = "\
 select s.schemaname::text, s.relname::text, s.indexrelname::text, s.idx_scan,
        i.indisunique or i.indisprimary or i.indisexclusion
@@ -26,9 +71,22 @@ select s.schemaname::text, s.relname::text, s.indexrelname::text, s.idx_scan,
 from pg_stat_user_indexes s join pg_index i on i.indexrelid = s.indexrelid
 where s.schemaname <> 'tenet'";
 
-/// Index scan counts of the database `client` is connected to.
-pub fn index_usage(client: &mut postgres::Client) -> Result<Vec<IndexUsage>, postgres::Error> {
-    Ok(client
+/// Since when statistics accumulate: the last reset, else the database's creation (its
+/// PG_VERSION file, readable by superusers and pg_read_server_files), else the server's start.
+const RESET: &str =
+    "select extract(epoch from now() - stats_reset)::float8 / 86400, stats_reset::text
+from pg_stat_database where datname = current_database() and stats_reset is not null";
+const CREATED: &str = "select extract(epoch from now() - m)::float8 / 86400, m::text
+from (select (pg_stat_file('base/' || oid || '/PG_VERSION')).modification m
+      from pg_database where datname = current_database()) d";
+const STARTED: &str =
+    "select extract(epoch from now() - pg_postmaster_start_time())::float8 / 86400,
+pg_postmaster_start_time()::text";
+
+/// Index scan counts of the database `client` is connected to, and what they cover;
+/// `min_days` defaults to [`crate::settings::UNUSED_INDEX_MIN_DAYS`].
+pub fn index_usage(client: &mut postgres::Client) -> Result<IndexStats, postgres::Error> {
+    let indexes = client
         .query(USAGE, &[])?
         .iter()
         .map(|row| IndexUsage {
@@ -38,11 +96,40 @@ pub fn index_usage(client: &mut postgres::Client) -> Result<Vec<IndexUsage>, pos
             scans: row.get(3),
             enforces: row.get(4),
         })
-        .collect())
+        .collect();
+    let coverage = if let Some(row) = client.query_opt(RESET, &[])? {
+        Coverage {
+            days: row.get(0),
+            since: format!("since statistics were reset at {}", row.get::<_, String>(1)),
+        }
+    } else if let Ok(row) = client.query_one(CREATED, &[]) {
+        Coverage {
+            days: row.get(0),
+            since: format!(
+                "since the database was created at {}, never reset",
+                row.get::<_, String>(1)
+            ),
+        }
+    } else {
+        let row = client.query_one(STARTED, &[])?;
+        Coverage {
+            days: row.get(0),
+            since: format!(
+                "at least since the server started at {}, never reset",
+                row.get::<_, String>(1)
+            ),
+        }
+    };
+    Ok(IndexStats {
+        indexes,
+        coverage,
+        min_days: crate::settings::UNUSED_INDEX_MIN_DAYS,
+    })
 }
 
-/// The advise rules over a catalog. `usage` (from [`index_usage`]) enables `unused-index`.
-pub fn advise(catalog: &Catalog, usage: Option<&[IndexUsage]>) -> Vec<Finding> {
+/// The advise rules over a catalog. `usage` (from [`index_usage`]) enables `unused-index`,
+/// when its statistics cover long enough.
+pub fn advise(catalog: &Catalog, usage: Option<&IndexStats>) -> Vec<Finding> {
     let mut out = Vec::new();
     for table in &catalog.tables {
         unindexed_foreign_keys(table, &mut out);
@@ -62,15 +149,19 @@ pub fn advise(catalog: &Catalog, usage: Option<&[IndexUsage]>) -> Vec<Finding> {
             ));
         }
     }
-    if let Some(usage) = usage {
-        for u in usage.iter().filter(|u| u.scans == 0 && !u.enforces) {
+    if let Some(stats) = usage.filter(|s| s.note().is_none()) {
+        let days = describe_days(stats.coverage.days.unwrap_or_default());
+        for u in stats.indexes.iter().filter(|u| u.scans == 0 && !u.enforces) {
             let table = QualifiedName::new(&u.schema, &u.table);
             let index = QualifiedName::new(&u.schema, &u.index);
             out.push(finding(
                 "unused-index",
                 format!("index {index}"),
-                format!("index {index} on {table} has not been scanned since statistics were last reset"),
-                format!("If the statistics cover normal traffic (on every replica too): DROP INDEX CONCURRENTLY {index};"),
+                format!(
+                    "index {index} on {table} was not scanned in the {days} the statistics cover ({})",
+                    stats.coverage.since
+                ),
+                format!("If those {days} are normal traffic (on every replica too): DROP INDEX CONCURRENTLY {index};"),
             ));
         }
     }
@@ -138,8 +229,44 @@ struct KeyIndex {
     unique: bool,
     method: String,
     columns: Vec<String>,
+    /// Each key as the definition writes it: column or expression with its collation,
+    /// operator class and sort order (`name COLLATE "C" text_pattern_ops DESC`).
+    keys: Vec<String>,
     include: Vec<String>,
     predicate: Option<String>,
+}
+
+/// The keys of `CREATE INDEX ... USING method (keys) [INCLUDE ...] [WHERE ...]`, split at
+/// top-level commas.
+fn definition_keys(definition: &str) -> Option<Vec<String>> {
+    let using = definition.find(" USING ")?;
+    let open = using + definition[using..].find('(')?;
+    let mut depth = 0;
+    let mut quoted: Option<char> = None;
+    let mut keys = Vec::new();
+    let mut start = open + 1;
+    for (i, c) in definition[open..].char_indices() {
+        let i = open + i;
+        match (quoted, c) {
+            (Some(q), c) if c == q => quoted = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quoted = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth == 0 {
+                    keys.push(definition[start..i].trim().to_string());
+                    return Some(keys);
+                }
+            }
+            (None, ',') if depth == 1 => {
+                keys.push(definition[start..i].trim().to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn key_indexes(table: &Table) -> Vec<KeyIndex> {
@@ -153,6 +280,11 @@ fn key_indexes(table: &Table) -> Vec<KeyIndex> {
             unique: true,
             method: "btree".into(),
             columns: c.columns.clone(),
+            keys: c
+                .columns
+                .iter()
+                .map(|c| tenet_catalog::quote::ident(c))
+                .collect(),
             include: Vec::new(),
             predicate: None,
         })
@@ -163,6 +295,7 @@ fn key_indexes(table: &Table) -> Vec<KeyIndex> {
         unique: i.unique,
         method: i.method.clone(),
         columns: i.columns.iter().map(|c| unquote(c)).collect(),
+        keys: definition_keys(&i.definition).unwrap_or_else(|| i.columns.clone()),
         include: i.include.iter().map(|c| unquote(c)).collect(),
         predicate: i.predicate.clone(),
     }));
@@ -233,7 +366,7 @@ fn duplicate_indexes(table: &Table, out: &mut Vec<Finding>) {
     for (i, a) in indexes.iter().enumerate() {
         for b in &indexes[i + 1..] {
             let same = a.method == b.method
-                && a.columns == b.columns
+                && a.keys == b.keys
                 && a.predicate == b.predicate
                 && a.include == b.include;
             if !same {
@@ -282,6 +415,18 @@ fn duplicate_indexes(table: &Table, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_keys_from_definitions() {
+        assert_eq!(
+            definition_keys("CREATE INDEX i ON public.t USING btree (name COLLATE \"C\" text_pattern_ops, lower((a)::text), b DESC) INCLUDE (c) WHERE (a > 0)"),
+            Some(vec![
+                "name COLLATE \"C\" text_pattern_ops".to_string(),
+                "lower((a)::text)".to_string(),
+                "b DESC".to_string()
+            ])
+        );
+    }
 
     #[test]
     fn unquotes_index_columns() {

@@ -149,6 +149,88 @@ fn dollar_tag(s: &str) -> Option<&str> {
     }
 }
 
+/// A string literal of a statement: `'...'` or `$tag$...$tag$`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Literal {
+    /// Byte offsets of the whole literal, quotes included (plus the base).
+    pub start: usize,
+    pub end: usize,
+    /// Offsets of its content.
+    pub content: (usize, usize),
+    /// Dollar-quoted: the content is the value, byte for byte.
+    pub dollar: bool,
+}
+
+/// The string literals of `sql` (not `E'...'` ones, whose escapes change the text), with offsets
+/// shifted by `base`.
+pub fn literals(sql: &str, base: usize) -> Vec<Literal> {
+    let bytes = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                i = sql[i..].find('\n').map_or(bytes.len(), |n| i + n);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = sql[i + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |n| i + 2 + n + 2);
+            }
+            b'"' => i = skip_quoted(bytes, i, b'"'),
+            b'\'' => {
+                let prefixed = i > 0
+                    && matches!(
+                        bytes[i - 1],
+                        b'e' | b'E' | b'b' | b'B' | b'x' | b'X' | b'u' | b'U' | b'&'
+                    );
+                let end = skip_quoted(bytes, i, b'\'');
+                if !prefixed {
+                    out.push(Literal {
+                        start: base + i,
+                        end: base + end,
+                        content: (base + i + 1, base + end.saturating_sub(1).max(i + 1)),
+                        dollar: false,
+                    });
+                }
+                i = end;
+            }
+            b'$' => match dollar_tag(&sql[i..]) {
+                Some(tag) if i == 0 || !is_word_byte(bytes[i - 1]) => {
+                    let body = i + tag.len();
+                    let close = sql[body..].find(tag).map(|n| body + n);
+                    let end = close.map_or(bytes.len(), |c| c + tag.len());
+                    out.push(Literal {
+                        start: base + i,
+                        end: base + end,
+                        content: (base + body, base + close.unwrap_or(bytes.len())),
+                        dollar: true,
+                    });
+                    i = end;
+                }
+                _ => i += 1,
+            },
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// The value of a `'...'` literal's content (doubled quotes undone) and the positions in the
+/// value after which the file has one byte more.
+pub fn unquote(content: &str) -> (String, Vec<usize>) {
+    let mut value = String::with_capacity(content.len());
+    let mut escapes = Vec::new();
+    let mut rest = content;
+    while let Some(i) = rest.find("''") {
+        value.push_str(&rest[..=i]);
+        escapes.push(value.len() - 1);
+        rest = &rest[i + 2..];
+    }
+    value.push_str(rest);
+    (value, escapes)
+}
+
 /// Index of the first token at or after `from` where the words `seq` appear in a row.
 pub fn find_seq(tokens: &[Token], from: usize, seq: &[&str]) -> Option<usize> {
     if seq.is_empty() || tokens.len() < seq.len() {
@@ -182,6 +264,19 @@ mod tests {
             ),
             ["alter", "table", "My T", "set", "x", "=", ",",]
         );
+    }
+
+    #[test]
+    fn finds_literals_and_unquotes_them() {
+        let sql = "DO $x$ a 'b' $x$; select 'it''s', E'no', $$y$$";
+        let found: Vec<&str> = literals(sql, 0)
+            .iter()
+            .map(|l| &sql[l.content.0..l.content.1])
+            .collect();
+        assert_eq!(found, [" a 'b' ", "it''s", "y"]);
+        let (value, escapes) = unquote("it''s ''x''");
+        assert_eq!(value, "it's 'x'");
+        assert_eq!(escapes, [2, 5, 7]);
     }
 
     #[test]

@@ -4,8 +4,39 @@
 //! `yyyymmddHHMMSS`). A directory holding `.up.sql` files stands for those, in version order;
 //! any other directory for its `.sql` files in name order. A single migration file given alone
 //! brings the earlier migrations of its directory along, to be replayed but not linted.
+//!
+//! The replay's scratch database and how a file is applied to it are [`open_replay`] and
+//! [`apply_file`]: the one place to change how replays run untrusted SQL.
 
 use std::path::{Path, PathBuf};
+
+/// A scratch database for the replay, and a connection to it (the database is dropped with
+/// the handle).
+pub fn open_replay(
+    server: &tenet_pg::Server,
+) -> Result<(tenet_pg::ScratchDb, postgres::Client), tenet_pg::PgError> {
+    let scratch = server.scratch()?;
+    let client = scratch.connect()?;
+    Ok((scratch, client))
+}
+
+/// Apply an earlier migration (one that is replayed, not linted) to the replay's database.
+pub fn apply_file(
+    client: &mut postgres::Client,
+    path: &Path,
+    sql: &str,
+) -> Result<(), tenet_catalog::Error> {
+    tenet_catalog::source::apply_script(client, path, sql)
+}
+
+/// `x.up.sql` -> `./x.up.sql`: a bare file name and the files of its directory must compare
+/// equal, and sort together.
+fn with_directory(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => path.to_path_buf(),
+        _ => Path::new(".").join(path),
+    }
+}
 
 /// A file in the order to process it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,16 +96,14 @@ pub fn plan(paths: &[PathBuf]) -> std::io::Result<Vec<Planned>> {
     };
     for path in paths {
         let meta = std::fs::metadata(path)?;
+        let path = &with_directory(path);
         if meta.is_dir() {
             for file in directory_files(path)? {
                 add(file, true);
             }
         } else {
             if let Some((version, _)) = up_version(path) {
-                let dir = path
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."));
+                let dir = path.parent().unwrap_or(Path::new("."));
                 let key = version_key(&version);
                 for earlier in directory_files(dir)? {
                     if up_version(&earlier).is_some_and(|(v, _)| version_key(&v) < key) {
@@ -150,5 +179,17 @@ mod tests {
         assert_eq!(all.len(), 4);
         assert!(all[3].path.ends_with("10_c.up.sql"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_bare_file_name_keeps_its_directory() {
+        assert_eq!(
+            with_directory(Path::new("3_x.up.sql")),
+            Path::new("./3_x.up.sql")
+        );
+        assert_eq!(
+            with_directory(Path::new("m/3_x.up.sql")),
+            Path::new("m/3_x.up.sql")
+        );
     }
 }

@@ -83,6 +83,37 @@ fn duplicate_indexes() {
 }
 
 #[test]
+fn duplicate_indexes_differ_in_collation_opclass_order_and_expression() {
+    // A real schema's six false positives were of these shapes: each pair serves different
+    // queries, and dropping either one loses an access path.
+    let findings = advise_sql(
+        "create table t (id bigint primary key, name text, a int, b int);
+         create index t_name on t (name);
+         create index t_name_c on t (name collate \"C\");
+         create index t_name_pattern on t (name text_pattern_ops);
+         create index t_a_b on t (a, b);
+         create index t_a_b_desc on t (a, b desc);
+         create index t_lower on t (lower(name));
+         create index t_upper on t (upper(name));
+         create unique index t_name_c_key on t (name collate \"C\") where a > 0;
+         create index t_name_c_partial on t (name collate \"C\") where a > 1;",
+    );
+    let dups: Vec<&Finding> = of(&findings, "duplicate-index");
+    assert!(dups.is_empty(), "{dups:#?}");
+    // The same key with the same collation and operator class is a duplicate.
+    let findings = advise_sql(
+        "create table t (id bigint primary key, name text);
+         create index t_name_c on t (name collate \"C\" text_pattern_ops);
+         create index t_name_c2 on t (name collate \"C\" text_pattern_ops);",
+    );
+    let objects: Vec<String> = of(&findings, "duplicate-index")
+        .iter()
+        .map(|f| f.object.clone().unwrap())
+        .collect();
+    assert_eq!(objects, ["index public.t_name_c2"]);
+}
+
+#[test]
 fn tables_without_primary_key() {
     let findings = advise_sql(
         "create table keyed (id bigint primary key);
@@ -118,24 +149,53 @@ fn unused_indexes() {
             .batch_execute("select pg_stat_force_next_flush();")
             .unwrap();
     }
-    let mut usage = Vec::new();
+    let mut usage = None;
     for _ in 0..50 {
         let mut client = db.connect().unwrap();
-        usage = index_usage(&mut client).unwrap();
-        if usage.iter().any(|u| u.index == "t_a" && u.scans > 0) {
+        let stats = index_usage(&mut client).unwrap();
+        let scanned = stats
+            .indexes
+            .iter()
+            .any(|u| u.index == "t_a" && u.scans > 0);
+        usage = Some(stats);
+        if scanned {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    let mut usage = usage.unwrap();
     let mut client = db.connect().unwrap();
     let catalog = tenet_catalog::inspect(&mut client).unwrap();
+    // A database created a moment ago: its statistics cover too little to judge.
+    let days = usage
+        .coverage
+        .days
+        .expect("coverage is known to the superuser");
+    assert!(days < 1.0, "{usage:#?}");
+    assert!(
+        of(&advise(&catalog, Some(&usage)), "unused-index").is_empty(),
+        "{usage:#?}"
+    );
+    let note = usage.note().expect("says why it did not check");
+    assert!(
+        note.contains("since the database was created")
+            && note.contains("less than unused_index_min_days = 7"),
+        "{note}"
+    );
+
+    usage.min_days = 0.0;
     let findings = advise(&catalog, Some(&usage));
-    let unused: Vec<String> = of(&findings, "unused-index")
-        .iter()
-        .map(|f| f.object.clone().unwrap())
-        .collect();
+    let unused: Vec<&Finding> = of(&findings, "unused-index");
+    let objects: Vec<String> = unused.iter().map(|f| f.object.clone().unwrap()).collect();
     // t_a was scanned; the primary key enforces uniqueness whether used or not.
-    assert_eq!(unused, ["index public.t_b"], "{usage:#?}");
+    assert_eq!(objects, ["index public.t_b"], "{usage:#?}");
+    assert!(
+        unused[0]
+            .message
+            .contains("hours the statistics cover (since the database was created at"),
+        "{}",
+        unused[0].message
+    );
     // Without statistics the rule stays silent.
     assert!(of(&advise(&catalog, None), "unused-index").is_empty());
 }

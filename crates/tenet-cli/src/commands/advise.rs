@@ -35,7 +35,11 @@ pub fn run(args: Args) -> Result<i32, Failure> {
     let server = Server::from_url(url)?;
     let mut client = server.connect()?;
     let catalog = tenet_catalog::inspect(&mut client)?;
-    let usage = tenet_lint::index_usage(&mut client).map_err(tenet_catalog::Error::from)?;
+    let mut usage = tenet_lint::index_usage(&mut client).map_err(tenet_catalog::Error::from)?;
+    usage.min_days = settings.unused_index_min_days;
+    if let Some(note) = usage.note() {
+        eprintln!("note: {note}");
+    }
     let mut findings = tenet_lint::advise(&catalog, Some(&usage));
     let mut rule_infos = rules::rule_infos(Some(Scope::Advise));
     if let Some(tenancy) = &config.tenancy {

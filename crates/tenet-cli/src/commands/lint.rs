@@ -1,12 +1,13 @@
-//! `tenet lint`: lint migration files, replaying the earlier ones on a scratch database so each
-//! migration is judged against the schema it will really run on.
+//! `tenet lint`: lint migration files, replaying them on a scratch database so each migration is
+//! judged against the schema it will really run on and its locks are observed; with `--url`,
+//! against the facts (and table sizes) of the database it will run on.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use tenet_config::Config;
 use tenet_lint::rules::{self, Scope};
-use tenet_lint::{lint_files, Settings, SourceFile};
+use tenet_lint::{lint_files, FactsSource, Options, Report, Settings, SourceFile};
 use tenet_pg::Server;
 use tenet_report::{Finding, RuleInfo, Sources};
 
@@ -25,7 +26,8 @@ pub struct Args {
     /// The configuration file (default: ./tenet.toml when present).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Lint the files alone, without replaying them on a scratch database.
+    /// Lint the files without replaying them on a scratch database (with --url, against the
+    /// target database's facts only).
     #[arg(long)]
     pub offline: bool,
     #[command(flatten)]
@@ -82,7 +84,8 @@ pub fn run(args: Args) -> Result<i32, Failure> {
             message: format!("cannot read {}: {e}", p.path.display()),
         })?;
         let name = display_name(&p.path);
-        if p.lint {
+        // Only diagnostics for a person quote the source (a 50 MB file is not copied twice).
+        if p.lint && args.format == Format::Human {
             sources.insert(name.clone(), text.clone());
         }
         files.push(SourceFile {
@@ -93,32 +96,45 @@ pub fn run(args: Args) -> Result<i32, Failure> {
         });
     }
 
-    let tenancy = config.tenancy.as_ref();
-    let findings = if args.offline {
-        lint_files(&files, None, tenancy)?
+    let options = Options {
+        tenancy: config.tenancy.as_ref(),
+        sizes: settings.sizes,
+    };
+    // The database the migrations will run on: read, never written.
+    let target = match args.servers.url.as_deref().filter(|u| !u.trim().is_empty()) {
+        Some(url) => {
+            let mut client = Server::from_url(url)?.connect()?;
+            Some(tenet_lint::Facts::load_target(&mut client).map_err(tenet_catalog::Error::from)?)
+        }
+        None => None,
+    };
+    let report = if args.offline {
+        lint_files(&files, None, target.as_ref(), options)?
     } else {
-        let explicit = [args.servers.dev_url.as_deref(), args.servers.url.as_deref()];
-        let configured = explicit.iter().flatten().any(|u| !u.trim().is_empty());
-        match Server::resolve(&explicit) {
+        let dev = args.servers.dev_url.as_deref();
+        let configured = dev.is_some_and(|u| !u.trim().is_empty());
+        match Server::resolve(&[dev]) {
             Ok(server) => {
-                let scratch = server.scratch()?;
-                let mut client = scratch.connect()?;
-                let findings = lint_files(&files, Some(&mut client), tenancy)?;
+                let (scratch, mut client) = tenet_lint::migrations::open_replay(&server)?;
+                let report = lint_files(&files, Some(&mut client), target.as_ref(), options)?;
                 drop(client);
                 drop(scratch);
-                findings
+                report
             }
             // No server configured and none could be started: lint what the files say.
             Err(e) if !configured => {
                 eprintln!(
-                    "warning: cannot replay the migrations ({e}); linting the files alone (pass --offline to skip the replay, or --dev-url)"
+                    "warning: cannot replay the migrations ({e}); linting without the replay (pass --offline to skip it, or --dev-url)"
                 );
-                lint_files(&files, None, tenancy)?
+                lint_files(&files, None, target.as_ref(), options)?
             }
             Err(e) => return Err(e.into()),
         }
     };
-    let mut findings = settings.apply(findings);
+    for note in notes(&report) {
+        eprintln!("note: {note}");
+    }
+    let mut findings = settings.apply(report.findings.clone());
     tenet_report::sort(&mut findings);
     let linted = files.iter().filter(|f| f.lint).count();
     emit(
@@ -128,11 +144,56 @@ pub fn run(args: Args) -> Result<i32, Failure> {
         &rules::rule_infos(Some(Scope::Lint)),
         None,
         &format!(
-            "tenet lint: {linted} file{}",
-            if linted == 1 { "" } else { "s" }
+            "tenet lint: {linted} file{}, {}",
+            if linted == 1 { "" } else { "s" },
+            facts_summary(&report)
         ),
     )?;
     Ok(tenet_report::exit_code(&findings))
+}
+
+/// `facts from the replay` / `facts from the SQL alone (2), the replay (1)`.
+fn facts_summary(report: &Report) -> String {
+    let short = |s: &FactsSource| match s {
+        FactsSource::Replay => "the replay",
+        FactsSource::Target => "the target database",
+        FactsSource::Static => "the SQL alone",
+    };
+    let mut counts: Vec<(&FactsSource, usize)> = Vec::new();
+    for file in &report.files {
+        match counts.iter_mut().find(|(s, _)| *s == &file.facts) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((&file.facts, 1)),
+        }
+    }
+    match counts.as_slice() {
+        [] => "no facts".to_string(),
+        [(source, _)] => format!("facts from {}", short(source)),
+        many => format!(
+            "facts from {}",
+            many.iter()
+                .map(|(s, n)| format!("{} ({n})", short(s)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Why files were linted without the replay (once per reason).
+fn notes(report: &Report) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for file in &report.files {
+        if let Some(note) = &file.note {
+            let line = format!(
+                "{note}; {} and later files were linted with facts from {}",
+                file.name, file.facts
+            );
+            if !out.iter().any(|o| o.starts_with(note.as_str())) {
+                out.push(line);
+            }
+        }
+    }
+    out
 }
 
 /// A path as findings name it: as given, without a leading `./`.
