@@ -26,13 +26,9 @@ async def main() -> None:
             out = {
                 "instructions": init.instructions or "",
                 "tools": sorted(t.name for t in listed.tools),
+                # As on the wire (camelCase), whatever the SDK version names its attributes.
                 "tool_info": {
-                    t.name: {
-                        "annotations": t.annotations.model_dump(by_alias=True, exclude_none=True)
-                        if t.annotations
-                        else None,
-                        "inputSchema": t.inputSchema,
-                    }
+                    t.name: t.model_dump(mode="json", by_alias=True, exclude_none=True)
                     for t in listed.tools
                 },
                 "calls": [],

@@ -165,6 +165,15 @@ fn read_only(node: &pg_query::NodeEnum, facts: &Facts, keyword: &str) -> Result<
         }
     };
     // What runs (a query, or the statement EXPLAIN ANALYZE executes) must not write.
+    if let N::ExplainStmt(e) = node {
+        let inner = e.query.as_ref().and_then(|q| q.node.as_ref());
+        if analyze && !matches!(inner, Some(N::SelectStmt(_))) {
+            return Err(
+                "execute_sql is read-only: EXPLAIN ANALYZE runs the statement; it is allowed for queries only"
+                    .into(),
+            );
+        }
+    }
     if analyze {
         if let Some(write) = facts.writes.first() {
             let what = if matches!(node, N::ExplainStmt(_)) {
