@@ -205,7 +205,15 @@ fn bad_settings_and_empty_tenants_are_refused() {
 
 async fn refusals(db: &ScratchDb) {
     let pool = app_pool(db, 1).await;
-    for bad in ["tenant_id", "app.", ".x", "app.tenant id", "app.x;drop"] {
+    for bad in [
+        "tenant_id",
+        "app.",
+        ".x",
+        "app.tenant id",
+        "app.x;drop",
+        "app.1x",
+        "9.x",
+    ] {
         assert!(
             matches!(TenantPool::new(pool.clone(), bad), Err(Error::Setting(_))),
             "{bad}"

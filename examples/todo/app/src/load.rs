@@ -10,23 +10,19 @@ use uuid::Uuid;
 
 use crate::{Db, Isolation, NewTask, StatusChange, Task, APP_ROLE};
 
-/// Connection options for the application role on the database `config` points at.
-pub fn app_options(config: &postgres::Config) -> PgConnectOptions {
-    let options = PgConnectOptions::new()
-        .username(APP_ROLE)
-        .database(config.get_dbname().unwrap_or("postgres"))
-        .port(config.get_ports().first().copied().unwrap_or(5432));
-    match config.get_hosts().first() {
-        Some(postgres::config::Host::Tcp(host)) => options.host(host),
-        Some(postgres::config::Host::Unix(path)) => options.socket(path),
-        None => options,
-    }
+/// Connection options for the application role on the database `url` names. Everything else
+/// comes from the URL, TLS included (`sslmode=require|verify-ca|verify-full`, `sslrootcert`).
+pub fn app_options(url: &str) -> Result<PgConnectOptions, String> {
+    let options: PgConnectOptions = url
+        .parse()
+        .map_err(|e| format!("invalid database URL: {e}"))?;
+    Ok(options.username(APP_ROLE))
 }
 
-pub async fn app_pool(config: &postgres::Config, size: u32) -> Result<PgPool, String> {
+pub async fn app_pool(url: &str, size: u32) -> Result<PgPool, String> {
     PgPoolOptions::new()
         .max_connections(size)
-        .connect_with(app_options(config))
+        .connect_with(app_options(url)?)
         .await
         .map_err(|e| format!("cannot connect as {APP_ROLE}: {e}"))
 }
