@@ -34,6 +34,9 @@
 //! ```
 
 use std::fmt::Write;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnection, PgPool};
@@ -68,10 +71,35 @@ FOR s IN SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql LOOP 
 EXECUTE 'DEALLOCATE ' || pg_catalog.quote_ident(s); END LOOP; END $tenet$";
 
 /// A pool whose connections are only handed out inside tenant-scoped transactions.
+///
+/// A connection whose transaction ended cleanly (committed or rolled back, and reset) is kept
+/// here for the next transaction instead of going back to sqlx's pool: sqlx would check it
+/// with a round trip on release and another on acquire, which a connection that has just
+/// answered does not need. So a `TenantPool` keeps the connections it has used until it is
+/// dropped (then they are closed): give it a pool of its own. A kept connection found dead
+/// (the server restarted) is closed and the transaction begun on another.
 #[derive(Clone)]
 pub struct TenantPool {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
     pool: PgPool,
     setting: String,
+    /// Reset connections, not in a transaction, which sqlx counts as in one (depth 1).
+    kept: Mutex<Vec<PoolConnection<Postgres>>>,
+    /// Signalled when a connection is kept, for a `begin` waiting on the pool.
+    returned: Notify,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // sqlx counts these as in a transaction: they must not go back to its pool.
+        for conn in self.kept.get_mut().map(std::mem::take).unwrap_or_default() {
+            let mut conn = conn;
+            conn.close_on_drop();
+        }
+    }
 }
 
 impl TenantPool {
@@ -89,12 +117,19 @@ impl TenantPool {
         if !valid {
             return Err(Error::Setting(setting));
         }
-        Ok(TenantPool { pool, setting })
+        Ok(TenantPool {
+            shared: Arc::new(Shared {
+                pool,
+                setting,
+                kept: Mutex::new(Vec::new()),
+                returned: Notify::new(),
+            }),
+        })
     }
 
     /// The setting this pool scopes transactions with.
     pub fn setting(&self) -> &str {
-        &self.setting
+        &self.shared.setting
     }
 
     /// Begin a transaction in which `tenant` is the current tenant.
@@ -105,17 +140,55 @@ impl TenantPool {
         }
         // SET LOCAL is set_config(.., true) without a query to plan; the name was checked
         // to be two identifiers.
-        let begin = format!("BEGIN; SET LOCAL {} = {}", self.setting, literal(tenant)?);
-        let mut conn = self.pool.acquire().await?;
-        if let Err(e) = Manager::begin(&mut conn, Some(begin.into())).await {
-            // Whatever state the failure left, this session is not reused.
-            conn.close_on_drop();
-            return Err(e.into());
+        let begin = format!(
+            "BEGIN; SET LOCAL {} = {}",
+            self.shared.setting,
+            literal(tenant)?
+        );
+        loop {
+            let (mut conn, kept) = self.connection().await?;
+            let begun = if kept {
+                // Counted in a transaction already; one message, no sqlx bookkeeping.
+                sqlx::Executor::execute(&mut *conn, begin.as_str())
+                    .await
+                    .map(drop)
+            } else {
+                Manager::begin(&mut conn, Some(begin.clone().into())).await
+            };
+            match begun {
+                Ok(()) => {
+                    return Ok(TenantTx {
+                        conn: Some(conn),
+                        shared: self.shared.clone(),
+                        tenant: tenant.to_string(),
+                    })
+                }
+                Err(e) => {
+                    // Whatever state the failure left, this session is not reused.
+                    conn.close_on_drop();
+                    // A kept connection may have died while kept: try another.
+                    if !kept || matches!(e, sqlx::Error::Database(_)) {
+                        return Err(e.into());
+                    }
+                }
+            }
         }
-        Ok(TenantTx {
-            conn: Some(conn),
-            tenant: tenant.to_string(),
-        })
+    }
+
+    /// A kept connection (true), else one from the pool, whichever comes first.
+    async fn connection(&self) -> Result<(PoolConnection<Postgres>, bool), Error> {
+        loop {
+            let returned = self.shared.returned.notified();
+            tokio::pin!(returned);
+            returned.as_mut().enable();
+            if let Some(conn) = self.shared.kept.lock().expect("kept connections").pop() {
+                return Ok((conn, true));
+            }
+            tokio::select! {
+                conn = self.shared.pool.acquire() => return Ok((conn?, false)),
+                () = &mut returned => continue,
+            }
+        }
     }
 }
 
@@ -142,6 +215,7 @@ fn literal(value: &str) -> Result<String, Error> {
 pub struct TenantTx {
     /// None once finished.
     conn: Option<PoolConnection<Postgres>>,
+    shared: Arc<Shared>,
     tenant: String,
 }
 
@@ -171,16 +245,18 @@ impl TenantTx {
     async fn finish(&mut self, end: &str) -> Result<(), Error> {
         let mut conn = self.conn.take().expect("a TenantTx ends once");
         // The reset runs in a transaction block of its own: in one message, statements
-        // before a BEGIN would join its block. sqlx counts this transaction; its count comes
-        // back down through `start_rollback`, which queues a ROLLBACK that the pool sends
-        // with its release check. The trailing BEGIN gives that ROLLBACK a transaction to end
-        // (rather than a server warning).
-        let sql = format!("{end}; BEGIN; {RESET}; COMMIT; BEGIN");
+        // before a BEGIN would join its block.
+        let sql = format!("{end}; BEGIN; {RESET}; COMMIT");
         // A &str with no arguments goes as a simple query: all statements in one message.
         let done: Result<_, sqlx::Error> = sqlx::Executor::execute(&mut *conn, sql.as_str()).await;
         match done {
             Ok(_) if Manager::get_transaction_depth(&conn) == 1 => {
-                Manager::start_rollback(&mut conn);
+                self.shared
+                    .kept
+                    .lock()
+                    .expect("kept connections")
+                    .push(conn);
+                self.shared.returned.notify_one();
                 Ok(())
             }
             Ok(_) => {

@@ -155,24 +155,24 @@ fn a_session_level_tenant_setting_does_not_reach_the_next_tenant() {
     block_on(async {
         let pool = pool_of_one(&db, ROLE).await;
         let leave = format!("select set_config('app.tenant_id', '{A}', false)");
-        // Inside B's transaction the setting is B's (checked by after_a); once it ends the
-        // session must hold no tenant at all, not A.
-        after_a(&pool, &leave, End::Commit, async |_| {}).await;
-        let mut conn = pool.acquire().await.unwrap();
-        let left: String =
-            sqlx::query_scalar("select coalesce(current_setting('app.tenant_id', true), '')")
-                .fetch_one(&mut *conn)
+        // Inside B's transaction the setting is B's (checked by after_a); under it, the
+        // session's own value must be no tenant at all, not A.
+        after_a(&pool, &leave, End::Commit, async |b| {
+            run(b, "savepoint probe; set local app.tenant_id to default").await;
+            assert_eq!(
+                text(
+                    b,
+                    "select coalesce(current_setting('app.tenant_id', true), '')"
+                )
                 .await
-                .unwrap();
-        assert_eq!(
-            left, "",
-            "A's session-level tenant stayed on the connection"
-        );
-        let visible: i64 = sqlx::query_scalar("select count(*) from tasks")
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
-        assert_eq!(visible, 0);
+                .as_deref(),
+                Some(""),
+                "A's session-level tenant stayed on the connection"
+            );
+            assert_eq!(count(b, "select count(*) from tasks").await, 0);
+            run(b, "rollback to savepoint probe").await;
+        })
+        .await;
     });
 }
 
