@@ -96,10 +96,15 @@ struct Shared {
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        // sqlx counts these as in a transaction: they must not go back to its pool.
-        for conn in self.kept.get_mut().map(std::mem::take).unwrap_or_default() {
-            let mut conn = conn;
-            conn.close_on_drop();
+        // sqlx counts these as in a transaction: they must not go back to its pool. Closing
+        // needs a runtime; without one the sockets are just dropped.
+        let runtime = tokio::runtime::Handle::try_current().is_ok();
+        for mut conn in self.kept.get_mut().map(std::mem::take).unwrap_or_default() {
+            if runtime {
+                conn.close_on_drop();
+            } else {
+                drop(conn.leak());
+            }
         }
     }
 }
