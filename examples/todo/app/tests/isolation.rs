@@ -43,7 +43,7 @@ fn no_cross_user_access(isolation: Isolation) -> Report {
         .collect();
 
     let report = block_on(async {
-        let pool = load::app_pool(&db.url(), 8).await.unwrap();
+        let pool = load::app_pool(db.config(), 8).await.unwrap();
         let (addr, server) = load::serve(Db::new(pool, isolation)).await;
         let report = load::run(addr, &users, &victims, REQUESTS, CONCURRENCY).await;
         server.abort();
@@ -86,7 +86,7 @@ fn a_request_without_a_user_is_refused() {
     let db = tenet_testkit::test_db();
     prepare_database(&mut db.connect().unwrap(), Isolation::Rls).unwrap();
     let status = block_on(async {
-        let pool = load::app_pool(&db.url(), 1).await.unwrap();
+        let pool = load::app_pool(db.config(), 1).await.unwrap();
         let (addr, server) = load::serve(Db::new(pool, Isolation::Rls)).await;
         let status = reqwest::get(format!("http://{addr}/tasks"))
             .await
@@ -111,7 +111,7 @@ fn without_isolation_the_load_test_finds_the_leaks() {
         .map(|(t, u, _)| (t.parse().unwrap(), u.parse().unwrap()))
         .collect();
     let report = block_on(async {
-        let pool = load::app_pool(&db.url(), 4).await.unwrap();
+        let pool = load::app_pool(db.config(), 4).await.unwrap();
         // Queries without an owner filter, and no policy behind them.
         let (addr, server) = load::serve(Db::new(pool, Isolation::Rls)).await;
         let report = load::run(addr, &users, &victims, 200, 4).await;
@@ -141,7 +141,7 @@ fn the_app_pool_connects_over_tls() {
     ];
     block_on(async {
         for url in &urls {
-            let pool = load::app_pool(url, 1)
+            let pool = load::app_pool_at(url, 1)
                 .await
                 .unwrap_or_else(|e| panic!("{url}: {e}"));
             let encrypted: bool =
@@ -154,6 +154,6 @@ fn the_app_pool_connects_over_tls() {
         // A certificate for another name is refused under verify-full.
         let wrong =
             format!("postgresql://127.0.0.1:{port}/{name}?sslmode=verify-full&sslrootcert={cert}");
-        assert!(load::app_pool(&wrong, 1).await.is_err());
+        assert!(load::app_pool_at(&wrong, 1).await.is_err());
     });
 }

@@ -75,7 +75,7 @@ fn main() -> Result<(), String> {
     runtime.block_on(async {
         let mut servers = Vec::new();
         for (isolation, db, _, _) in &setups {
-            let pool = load::app_pool(&db.url(), args.pool_size).await?;
+            let pool = load::app_pool(db.config(), args.pool_size).await?;
             servers.push(load::serve(Db::new(pool, *isolation)).await);
         }
         // A warm-up round each, then alternating measured rounds.
