@@ -1,8 +1,9 @@
 """A real MCP client (the official Python SDK) driving `tenet mcp` over stdio.
 
 Usage: mcp_client.py TENET_BINARY DATABASE_URL CONFIG CALLS_JSON [SERVER_ARGS_JSON]
-CALLS_JSON is a list of [tool, arguments]; SERVER_ARGS_JSON more arguments for `tenet mcp`; prints one JSON object: the tool names the server
-lists and, per call, whether it was an error and its text.
+CALLS_JSON is a list of [tool, arguments]; SERVER_ARGS_JSON more arguments for `tenet mcp`.
+Prints one JSON object: the server's instructions, the tool names it lists, each tool's
+annotations and input schema, and per call whether it was an error and its text.
 """
 import asyncio
 import json
@@ -20,9 +21,18 @@ async def main() -> None:
     )
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write) as session:
-            await session.initialize()
+            init = await session.initialize()
             listed = await session.list_tools()
-            out = {"tools": sorted(t.name for t in listed.tools), "calls": []}
+            out = {
+                "instructions": init.instructions or "",
+                "tools": sorted(t.name for t in listed.tools),
+                # As on the wire (camelCase), whatever the SDK version names its attributes.
+                "tool_info": {
+                    t.name: t.model_dump(mode="json", by_alias=True, exclude_none=True)
+                    for t in listed.tools
+                },
+                "calls": [],
+            }
             for name, arguments in calls:
                 result = await session.call_tool(name, arguments)
                 text = "".join(getattr(c, "text", "") for c in result.content)

@@ -1,15 +1,20 @@
 //! `tenet mcp`: serve Tenet's tools to coding agents over the Model Context Protocol (stdio).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::failure::Failure;
 use crate::ServerArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Allow execute_sql to write (it runs in a READ ONLY transaction otherwise).
+    /// Let execute_sql run any one statement, committed, and apply_migration apply migrations
+    /// (execute_sql is read-only otherwise).
     #[arg(long)]
     pub allow_write: bool,
+    /// How long one execute_sql statement may run: 500ms, 10s, 2min.
+    #[arg(long, default_value = "10s", value_parser = tenet_mcp::parse_timeout)]
+    pub statement_timeout: Duration,
     /// The configuration file, for the [tenancy] section (default: ./tenet.toml when present).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -28,6 +33,7 @@ pub fn run(args: Args) -> Result<i32, Failure> {
         dev_url: args.servers.dev_url.clone(),
         config: args.config,
         allow_write: args.allow_write,
+        statement_timeout: args.statement_timeout,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

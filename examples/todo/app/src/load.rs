@@ -4,18 +4,24 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{Db, Isolation, NewTask, StatusChange, Task, APP_ROLE};
 
-/// Connection options for the application role on the database `config` points at.
+/// Connection options for the application role on the database `config` points at, with its
+/// TLS mode.
 pub fn app_options(config: &postgres::Config) -> PgConnectOptions {
     let options = PgConnectOptions::new()
         .username(APP_ROLE)
         .database(config.get_dbname().unwrap_or("postgres"))
-        .port(config.get_ports().first().copied().unwrap_or(5432));
+        .port(config.get_ports().first().copied().unwrap_or(5432))
+        .ssl_mode(match config.get_ssl_mode() {
+            postgres::config::SslMode::Disable => PgSslMode::Disable,
+            postgres::config::SslMode::Require => PgSslMode::Require,
+            _ => PgSslMode::Prefer,
+        });
     match config.get_hosts().first() {
         Some(postgres::config::Host::Tcp(host)) => options.host(host),
         Some(postgres::config::Host::Unix(path)) => options.socket(path),
@@ -24,9 +30,22 @@ pub fn app_options(config: &postgres::Config) -> PgConnectOptions {
 }
 
 pub async fn app_pool(config: &postgres::Config, size: u32) -> Result<PgPool, String> {
+    connect(app_options(config), size).await
+}
+
+/// A pool for the application role on the database `url` names, as `todo-api` takes it: TLS
+/// included (`sslmode=require|verify-ca|verify-full`, `sslrootcert`).
+pub async fn app_pool_at(url: &str, size: u32) -> Result<PgPool, String> {
+    let options: PgConnectOptions = url
+        .parse()
+        .map_err(|e| format!("invalid database URL: {e}"))?;
+    connect(options.username(APP_ROLE), size).await
+}
+
+async fn connect(options: PgConnectOptions, size: u32) -> Result<PgPool, String> {
     PgPoolOptions::new()
         .max_connections(size)
-        .connect_with(app_options(config))
+        .connect_with(options)
         .await
         .map_err(|e| format!("cannot connect as {APP_ROLE}: {e}"))
 }

@@ -120,3 +120,40 @@ fn without_isolation_the_load_test_finds_the_leaks() {
     });
     assert!(!report.violations.is_empty());
 }
+
+/// The app's pool takes TLS URLs: `sslmode=require`, and `verify-full` against the server's
+/// certificate (self-signed for `localhost` on the test server) given as `sslrootcert`.
+#[test]
+fn the_app_pool_connects_over_tls() {
+    let db = tenet_testkit::test_db();
+    prepare_database(&mut db.connect().unwrap(), Isolation::Rls).unwrap();
+    let rows = tenet_testkit::query(
+        &db,
+        "select current_setting('ssl'), current_setting('ssl_cert_file')",
+    );
+    let (ssl, cert): (String, String) = (rows[0].get(0), rows[0].get(1));
+    assert_eq!(ssl, "on", "the test server must accept TLS connections");
+    let port = db.config().get_ports().first().copied().unwrap_or(5432);
+    let name = db.name().to_string();
+    let urls = [
+        format!("postgresql://localhost:{port}/{name}?sslmode=require"),
+        format!("postgresql://localhost:{port}/{name}?sslmode=verify-full&sslrootcert={cert}"),
+    ];
+    block_on(async {
+        for url in &urls {
+            let pool = load::app_pool_at(url, 1)
+                .await
+                .unwrap_or_else(|e| panic!("{url}: {e}"));
+            let encrypted: bool =
+                sqlx::query_scalar("select ssl from pg_stat_ssl where pid = pg_backend_pid()")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            assert!(encrypted, "{url}");
+        }
+        // A certificate for another name is refused under verify-full.
+        let wrong =
+            format!("postgresql://127.0.0.1:{port}/{name}?sslmode=verify-full&sslrootcert={cert}");
+        assert!(load::app_pool_at(&wrong, 1).await.is_err());
+    });
+}
