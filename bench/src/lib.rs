@@ -1117,6 +1117,35 @@ fn singular(noun: &str) -> String {
     }
 }
 
+/// One migration of about `bytes` bytes: a data backfill (449k INSERTs for 50 MB) with a few
+/// index builds among it, as `lint-vs-squawk` and `apply-memory` use. Returns its statements.
+pub fn write_big_migration(path: &std::path::Path, bytes: usize) -> usize {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(out, "SET lock_timeout = '5s';").unwrap();
+    writeln!(out, "CREATE TABLE IF NOT EXISTS big_events (id bigint PRIMARY KEY, tenant_id uuid NOT NULL, kind text, payload jsonb, created_at timestamptz);").unwrap();
+    let mut written = 0;
+    let mut statements = 2;
+    let mut n: u64 = 0;
+    while written < bytes {
+        n += 1;
+        let line = if n.is_multiple_of(50_000) {
+            format!("CREATE INDEX big_events_kind_{n} ON big_events (kind);\n")
+        } else {
+            format!(
+                "INSERT INTO big_events (id, tenant_id, kind, payload, created_at) VALUES ({n}, '{:08x}-0000-4000-8000-{:012x}', 'k{}', '{{\"n\": {n}}}', now());\n",
+                n % 997,
+                n,
+                n % 13
+            )
+        };
+        written += line.len();
+        statements += 1;
+        out.write_all(line.as_bytes()).unwrap();
+    }
+    statements
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

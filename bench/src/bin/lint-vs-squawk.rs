@@ -180,7 +180,7 @@ fn big_migration(options: &Options, dir: &Path) -> bool {
     println!("\n## one {} MB migration", options.big_mb);
     std::fs::create_dir_all(dir.join("migrations")).unwrap();
     let path = dir.join("migrations/20240101000000_backfill.up.sql");
-    let statements = write_big(&path, options.big_mb << 20);
+    let statements = tenet_bench::write_big_migration(&path, options.big_mb << 20);
     println!(
         "file: {statements} statements, {} bytes",
         std::fs::metadata(&path).unwrap().len()
@@ -274,33 +274,6 @@ fn url_with_database(url: &str, database: &str) -> String {
 
 /// A data migration of about `bytes` bytes: a table, batches of inserts, and every 50,000
 /// statements a piece of DDL on the table it fills.
-fn write_big(path: &Path, bytes: usize) -> usize {
-    use std::io::Write;
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    writeln!(out, "SET lock_timeout = '5s';").unwrap();
-    writeln!(out, "CREATE TABLE IF NOT EXISTS big_events (id bigint PRIMARY KEY, tenant_id uuid NOT NULL, kind text, payload jsonb, created_at timestamptz);").unwrap();
-    let mut written = 0;
-    let mut statements = 2;
-    let mut n: u64 = 0;
-    while written < bytes {
-        n += 1;
-        let line = if n.is_multiple_of(50_000) {
-            format!("CREATE INDEX big_events_kind_{n} ON big_events (kind);\n")
-        } else {
-            format!(
-                "INSERT INTO big_events (id, tenant_id, kind, payload, created_at) VALUES ({n}, '{:08x}-0000-4000-8000-{:012x}', 'k{}', '{{\"n\": {n}}}', now());\n",
-                n % 997,
-                n,
-                n % 13
-            )
-        };
-        written += line.len();
-        statements += 1;
-        out.write_all(line.as_bytes()).unwrap();
-    }
-    statements
-}
-
 fn parse_args() -> Options {
     let mut options = Options {
         migrations: 250,

@@ -29,6 +29,43 @@ pub struct Catalog {
     pub views: Vec<View>,
     #[serde(default)]
     pub functions: Vec<Function>,
+    /// Logical replication publications (Supabase realtime's `supabase_realtime`, ...), by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub publications: Vec<Publication>,
+    /// Event triggers, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub event_triggers: Vec<EventTrigger>,
+    /// `ALTER DEFAULT PRIVILEGES` entries, by role, schema and kind of object.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_privileges: Vec<DefaultPrivilege>,
+    /// Renames declared in desired-state SQL (`-- tenet:renamed-from old_name`), read from the
+    /// source files rather than the database (see [`crate::hints`]): the plan renames these
+    /// instead of dropping and creating them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub renames: Vec<Rename>,
+}
+
+impl Catalog {
+    /// Whether a table, sequence, view, function or type lives in `schema`.
+    pub fn holds_objects(&self, schema: &str) -> bool {
+        self.tables.iter().any(|t| t.schema == schema)
+            || self.sequences.iter().any(|s| s.schema == schema)
+            || self.views.iter().any(|v| v.schema == schema)
+            || self.functions.iter().any(|f| f.schema == schema)
+            || self.types.iter().any(|t| t.schema == schema)
+    }
+}
+
+/// A table or column that had another name before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rename {
+    /// The table, under its new name.
+    pub table: QualifiedName,
+    /// The renamed column; none when the table itself is renamed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    /// The old name of the table (same schema) or column.
+    pub from: String,
 }
 
 /// A schema-qualified name.
@@ -155,6 +192,23 @@ pub enum TypeKind {
     Composite {
         attributes: Vec<CompositeAttribute>,
     },
+    /// `CREATE TYPE ... AS RANGE`, with its multirange type.
+    Range {
+        subtype: String,
+        /// The subtype's B-tree operator class, when not its default one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subtype_opclass: Option<String>,
+        /// When not the subtype's default collation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        collation: Option<String>,
+        /// The canonical function (written in C in practice).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        canonical: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subtype_diff: Option<String>,
+        /// The multirange type's qualified name.
+        multirange: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,6 +281,9 @@ pub struct Table {
     /// Storage parameters (`fillfactor=70`, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<String>,
+    /// `REPLICA IDENTITY` when it is not the default (the primary key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_identity: Option<ReplicaIdentity>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub rls_enabled: bool,
     #[serde(default, skip_serializing_if = "is_false")]
@@ -240,10 +297,17 @@ pub struct Table {
     /// Indexes that no constraint owns and no parent index cloned, by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indexes: Vec<Index>,
+    /// Indexes of a partition attached to an index of its parent, by name: created before the
+    /// parent's, they keep their names (PostgreSQL would otherwise build its own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partition_indexes: Vec<PartitionIndex>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub triggers: Vec<Trigger>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<Policy>,
+    /// `CREATE RULE`s, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -259,6 +323,19 @@ impl Table {
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
+}
+
+/// What logical replication logs of an updated or deleted row, besides the default (its
+/// primary key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplicaIdentity {
+    /// Every column.
+    Full,
+    /// Nothing: updates and deletes cannot be published.
+    Nothing,
+    /// The columns of this unique index (or key) of the table.
+    Index(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -290,6 +367,10 @@ pub struct Column {
     pub inherited: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// Column-level privileges (`GRANT SELECT (col) ...`); None when there are none. A column
+    /// has no default ACL: table-level grants already cover every column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<Grant>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -358,6 +439,28 @@ pub struct Index {
     pub comment: Option<String>,
 }
 
+/// A rewrite rule (`CREATE RULE`), not a view's own `_RETURN`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    pub name: String,
+    /// `CREATE RULE ...` as PostgreSQL renders it, without the final `;`.
+    pub definition: String,
+    /// `origin` (the default, omitted), `disabled`, `replica` or `always`.
+    #[serde(default = "origin", skip_serializing_if = "is_origin")]
+    pub enabled: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionIndex {
+    pub name: String,
+    /// `CREATE INDEX ...` as PostgreSQL renders it.
+    pub definition: String,
+    /// The index of the parent table it is attached to (in the parent's schema).
+    pub parent: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trigger {
     pub name: String,
@@ -404,6 +507,12 @@ pub struct View {
     /// Indexes of a materialized view.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indexes: Vec<Index>,
+    /// Triggers (`INSTEAD OF` and statement triggers), by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<Trigger>,
+    /// `CREATE RULE`s other than the view's own `SELECT`, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -437,7 +546,7 @@ pub struct Function {
     /// Identity arguments, e.g. `p_user uuid, p_limit integer` (what makes an overload unique).
     pub arguments: String,
     pub owner: String,
-    /// `function` or `procedure`.
+    /// `function`, `procedure` or `aggregate`.
     pub kind: String,
     /// Result type (`SETOF public.tasks`, `TABLE(...)`, `trigger`); absent for procedures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -471,6 +580,90 @@ impl Function {
             self.arguments
         )
     }
+
+    /// What `GRANT ... ON` names it by: `FUNCTION` for an aggregate too (`ON AGGREGATE` is
+    /// not SQL), `PROCEDURE` for a procedure.
+    pub fn privilege_target(&self) -> String {
+        let kind = if self.kind == "procedure" {
+            "PROCEDURE"
+        } else {
+            "FUNCTION"
+        };
+        let signature = self.signature();
+        // An aggregate of no arguments is `agg(*)` as an aggregate, `agg()` as a function.
+        match signature.strip_suffix("(*)") {
+            Some(name) => format!("{kind} {name}()"),
+            None => format!("{kind} {signature}"),
+        }
+    }
+}
+
+/// `CREATE EVENT TRIGGER`: a function run on DDL events of the whole database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventTrigger {
+    pub name: String,
+    pub owner: String,
+    /// `ddl_command_start`, `ddl_command_end`, `sql_drop` or `table_rewrite`.
+    pub event: String,
+    /// `WHEN TAG IN (...)`, in the order written; empty for every command.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// The function's qualified name (it takes no arguments).
+    pub function: String,
+    /// `origin` (the default, omitted), `disabled`, `replica` or `always`.
+    #[serde(default = "origin", skip_serializing_if = "is_origin")]
+    pub enabled: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// `ALTER DEFAULT PRIVILEGES FOR ROLE role [IN SCHEMA schema] GRANT ... ON objects`: the
+/// privileges objects `role` creates from now on are given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultPrivilege {
+    pub role: String,
+    /// None for the entry of every schema, which replaces PostgreSQL's built-in defaults
+    /// (`grants` is then the whole list); a schema's entry adds to those.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// `tables`, `sequences`, `functions`, `types` or `schemas`.
+    pub objects: String,
+    pub grants: Vec<Grant>,
+}
+
+/// `CREATE PUBLICATION`: which tables' changes logical replication sends, and which changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Publication {
+    pub name: String,
+    pub owner: String,
+    /// `FOR ALL TABLES` (then `tables` and `schemas` are empty).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub all_tables: bool,
+    /// `FOR TABLE ...` entries, by table.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<PublishedTable>,
+    /// `FOR TABLES IN SCHEMA ...`, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schemas: Vec<String>,
+    /// The `publish` option: which of `insert`, `update`, `delete`, `truncate` are sent.
+    pub publish: Vec<String>,
+    /// `publish_via_partition_root`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub via_root: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// One table of a publication, with its column list and row filter (PostgreSQL 15 on).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedTable {
+    pub table: QualifiedName,
+    /// Published columns in attribute order; empty for all of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
+    /// `WHERE (...)` row filter, as PostgreSQL prints it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_filter: Option<String>,
 }
 
 /// Stable keys for top-level objects, used in `depends_on`: `table public.tasks`,

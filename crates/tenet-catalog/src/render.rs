@@ -11,6 +11,18 @@ use std::fmt::Write;
 use crate::model::*;
 use crate::quote::{ident, literal};
 
+mod default_privileges;
+mod event_triggers;
+mod publications;
+mod ranges;
+mod rules;
+pub use default_privileges::change_default_privileges;
+pub use event_triggers::event_trigger_sql;
+pub use publications::{
+    create_publication, publication_objects, publish_options, published_table, replica_identity,
+};
+pub use rules::{rule_sql, view_trigger_sql};
+
 /// The whole catalog as one SQL script.
 pub fn to_sql(catalog: &Catalog) -> String {
     let mut out = String::new();
@@ -92,6 +104,11 @@ pub fn to_sql(catalog: &Catalog) -> String {
         }
     });
     section(&mut out, "Indexes", |out| {
+        // Partitions' indexes first, deepest partitions first: each parent index then attaches
+        // the one its partition has instead of building its own.
+        for (t, i) in partition_indexes_deepest_first(&catalog.tables, &tables_by_name) {
+            writeln!(out, "{};", create_index_of(t, i)).unwrap();
+        }
         let table_indexes = catalog
             .tables
             .iter()
@@ -103,6 +120,10 @@ pub fn to_sql(catalog: &Catalog) -> String {
             }
         }
     });
+    // After the indexes: `USING INDEX` names one.
+    section(&mut out, "Replica identity", |out| {
+        publications::replica_identities(out, catalog)
+    });
     section(&mut out, "Triggers", |out| {
         for t in &catalog.tables {
             for trigger in &t.triggers {
@@ -112,6 +133,9 @@ pub fn to_sql(catalog: &Catalog) -> String {
                 }
             }
         }
+    });
+    section(&mut out, "Triggers on views and rules", |out| {
+        rules::rules_and_view_triggers(out, catalog)
     });
     section(&mut out, "Row-level security", |out| {
         for t in &catalog.tables {
@@ -136,9 +160,21 @@ pub fn to_sql(catalog: &Catalog) -> String {
             }
         }
     });
+    // After every table and column they may name.
+    section(&mut out, "Publications", |out| {
+        publications::publications(out, catalog)
+    });
     section(&mut out, "Comments", |out| comments(out, catalog));
     section(&mut out, "Owners", |out| owners(out, catalog));
     section(&mut out, "Privileges", |out| privileges(out, catalog));
+    // Last: they would give objects created after them privileges of their own.
+    section(&mut out, "Default privileges", |out| {
+        default_privileges::default_privileges(out, catalog)
+    });
+    // Very last: they would fire on the DDL that follows them.
+    section(&mut out, "Event triggers", |out| {
+        event_triggers::event_triggers(out, catalog)
+    });
     out
 }
 
@@ -393,6 +429,7 @@ pub fn create_type(out: &mut String, t: &Type) {
                 .collect();
             writeln!(out, "CREATE TYPE {name} AS ({});", attributes.join(", ")).unwrap();
         }
+        TypeKind::Range { .. } => writeln!(out, "{};", ranges::create_range(t)).unwrap(),
     }
 }
 
@@ -430,6 +467,43 @@ pub fn create_index(i: &Index, partitioned: bool) -> String {
     } else {
         i.definition.clone()
     }
+}
+
+/// `CREATE INDEX` for a partition's attached index.
+pub fn create_index_of(t: &Table, i: &PartitionIndex) -> String {
+    if t.partition_by.is_some() {
+        i.definition.replacen(" ON ONLY ", " ON ", 1)
+    } else {
+        i.definition.clone()
+    }
+}
+
+/// How many parents a table has above it.
+pub fn partition_depth(t: &Table, tables: &HashMap<QualifiedName, &Table>) -> usize {
+    let mut depth = 0;
+    let mut at = t;
+    while let Some(parent) = at.partition_of.as_ref().and_then(|p| tables.get(&p.parent)) {
+        depth += 1;
+        at = parent;
+        if depth > 64 {
+            break;
+        }
+    }
+    depth
+}
+
+/// Every partition index with its table, deepest partitions first.
+pub fn partition_indexes_deepest_first<'t>(
+    tables: &'t [Table],
+    by_name: &HashMap<QualifiedName, &Table>,
+) -> Vec<(&'t Table, &'t PartitionIndex)> {
+    let mut out: Vec<(usize, &Table, &PartitionIndex)> = tables
+        .iter()
+        .flat_map(|t| t.partition_indexes.iter().map(move |i| (t, i)))
+        .map(|(t, i)| (partition_depth(t, by_name), t, i))
+        .collect();
+    out.sort_by_key(|x| std::cmp::Reverse(x.0));
+    out.into_iter().map(|(_, t, i)| (t, i)).collect()
 }
 
 pub fn inline_constraint(table: &Table, c: &Constraint) -> bool {
@@ -745,8 +819,41 @@ fn privileges(out: &mut String, catalog: &Catalog) {
         acl(format!("TABLE {name}"), &v.owner, &v.grants);
     }
     for f in &catalog.functions {
-        let target = format!("{} {}", f.kind.to_uppercase(), f.signature());
-        acl(target, &f.owner, &f.grants);
+        acl(f.privilege_target(), &f.owner, &f.grants);
+    }
+    // After the tables' own: revoking a table privilege revokes it from every column too.
+    for t in &catalog.tables {
+        for c in &t.columns {
+            column_grant_statements(out, &t.qualified_name().to_string(), &c.name, &c.grants);
+        }
+    }
+}
+
+/// `GRANT priv (column) ON TABLE table TO grantee` for each of a column's own privileges.
+pub fn column_grant_statements(
+    out: &mut String,
+    table: &str,
+    column: &str,
+    grants: &Option<Vec<Grant>>,
+) {
+    for g in grants.iter().flatten() {
+        let grantee = if g.grantee == "PUBLIC" {
+            "PUBLIC".to_string()
+        } else {
+            ident(&g.grantee)
+        };
+        let option = if g.grantable {
+            " WITH GRANT OPTION"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "GRANT {} ({}) ON TABLE {table} TO {grantee}{option};",
+            g.privilege,
+            ident(column)
+        )
+        .unwrap();
     }
 }
 

@@ -1,16 +1,20 @@
-//! Schema sources as SQL: finding `.sql` files and applying them to a (scratch) database, with
-//! PostgreSQL's errors pinned to file, line and column.
+//! Schema sources as SQL: finding `.sql` files and applying them to a scratch database in a
+//! sandbox, with PostgreSQL's errors (and the gate's refusals) pinned to file, line and column.
 
 use std::path::{Path, PathBuf};
 
-use postgres::error::ErrorPosition;
+use std::collections::BTreeSet;
 
+use postgres::error::{ErrorPosition, SqlState};
+use tenet_pg::Sandbox;
+
+use crate::gate::{self, Action};
 use crate::{Error, SqlError};
 
 /// The `.sql` files a path stands for: the file itself, or every `.sql` file under a directory
 /// (recursively), in path order so numbered files apply in sequence. A migrations directory
-/// (one holding `*.up.sql` files) stands for its up migrations only, in version order: replaying
-/// them gives the schema the migrations build.
+/// (one holding `*.up.sql` files) stands for its up migrations only, in numeric version order
+/// (as `tenet migrate` applies them): replaying them gives the schema the migrations build.
 pub fn sql_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
     let meta = std::fs::metadata(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
@@ -24,8 +28,10 @@ pub fn sql_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
     let is_up = |f: &PathBuf| f.to_string_lossy().ends_with(".up.sql");
     if files.iter().any(is_up) {
         files.retain(is_up);
+        crate::migrations::sort_up_files(&mut files);
+    } else {
+        files.sort();
     }
-    files.sort();
     if files.is_empty() {
         return Err(Error::Input(format!(
             "{} holds no .sql files",
@@ -51,23 +57,319 @@ fn collect_sql_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), Error> 
     Ok(())
 }
 
-/// Apply every file in order.
-pub fn apply_files(client: &mut postgres::Client, files: &[PathBuf]) -> Result<(), Error> {
+/// Apply every file in order, in the sandbox (see [`crate::gate`] for what runs where). Every
+/// file is vetted before any of them runs, so a refused statement changes nothing.
+pub fn apply_files(sandbox: &mut Sandbox, files: &[PathBuf]) -> Result<(), Error> {
+    let mut created = sandbox.created_roles();
+    let mut scripts = Vec::with_capacity(files.len());
     for file in files {
         let sql = std::fs::read_to_string(file).map_err(|source| Error::Io {
             path: file.clone(),
             source,
         })?;
-        apply_script(client, file, &sql)?;
+        let statements = vet(file, &sql, &mut created)?;
+        scripts.push((file, sql, statements));
+    }
+    for (file, sql, statements) in &scripts {
+        run(sandbox, file, sql, statements)?;
     }
     Ok(())
 }
 
-/// Apply one script. The whole script goes in one round trip; when PostgreSQL rejects it without
-/// saying where (or because a statement such as `CREATE INDEX CONCURRENTLY` must run alone), the
-/// script is split with the PostgreSQL grammar and run statement by statement, so the error can
-/// point at the statement that failed.
-pub fn apply_script(client: &mut postgres::Client, file: &Path, sql: &str) -> Result<(), Error> {
+/// Apply the files and read back the catalog they build, owned by the privileged user.
+pub fn load(sandbox: &mut Sandbox, files: &[PathBuf]) -> Result<crate::Catalog, Error> {
+    apply_files(sandbox, files)?;
+    sandbox.finish()?;
+    crate::inspect(sandbox.admin())
+}
+
+/// Apply one script in the sandbox. Consecutive statements that run as the sandbox role go to
+/// the server in one round trip; when PostgreSQL rejects such a batch without saying where (or
+/// because a statement such as `CREATE INDEX CONCURRENTLY` must run alone), its statements run
+/// one by one, so the error can point at the statement that failed.
+pub fn apply_script(sandbox: &mut Sandbox, file: &Path, sql: &str) -> Result<(), Error> {
+    let mut created = sandbox.created_roles();
+    let statements = vet(file, sql, &mut created)?;
+    run(sandbox, file, sql, &statements)
+}
+
+/// Whether the statement at `span` of `sql` is one the gate does not simply run as the
+/// sandbox role (privileged, skipped or refused): callers that drive the sandbox session
+/// themselves (the lint replay) hand those to [`apply_statement`].
+pub fn is_gated(sandbox: &Sandbox, sql: &str, span: (usize, usize)) -> bool {
+    let text = &sql[span.0..span.1];
+    // Most statements cannot be (by their first word): skip the parse for them.
+    let first = text[skip_blank(text)..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let verbs = [
+        "create", "alter", "drop", "grant", "revoke", "set", "reset", "copy", "load", "do",
+    ];
+    if !verbs.contains(&first.as_str()) {
+        return false;
+    }
+    // Of the DDL, only these objects (or OWNER TO) can be.
+    let objects = [
+        "extension",
+        "role",
+        "user",
+        "group",
+        "owner",
+        "database",
+        "system",
+        "tablespace",
+    ];
+    let lower = text.to_ascii_lowercase();
+    if matches!(first.as_str(), "create" | "alter" | "drop")
+        && !objects.iter().any(|w| lower.contains(w))
+    {
+        return false;
+    }
+    let mut created = sandbox.created_roles();
+    let Ok(parsed) = pg_query::parse(text, pg_query::ParserOptions::DEFAULT) else {
+        return false;
+    };
+    parsed.protobuf.stmts.iter().any(|raw| {
+        let node = raw.stmt.as_ref().and_then(|n| n.node.as_ref());
+        gate::classify(node, &mut created) != Action::Run
+    })
+}
+
+/// Vet and run the one statement at `span` of `sql` (the text of `file`), errors placed in
+/// the whole file.
+pub fn apply_statement(
+    sandbox: &mut Sandbox,
+    file: &Path,
+    sql: &str,
+    span: (usize, usize),
+) -> Result<(), Error> {
+    let mut created = sandbox.created_roles();
+    let statements: Vetted = vet(file, &sql[span.0..span.1], &mut created)
+        .map_err(|e| shift(e, sql, span.0))?
+        .into_iter()
+        .map(|((start, end), action)| ((span.0 + start, span.0 + end), action))
+        .collect();
+    run(sandbox, file, sql, &statements)
+}
+
+/// An error placed in a piece of `sql` starting at `base`, placed in the whole text instead.
+fn shift(err: Error, sql: &str, base: usize) -> Error {
+    match err {
+        Error::Sql(mut e) => {
+            let before = &sql[..base];
+            let lines = before.matches('\n').count();
+            if e.line == 1 {
+                let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+                e.column += sql[line_start..base].chars().count();
+            }
+            e.line += lines;
+            Error::Sql(e)
+        }
+        other => other,
+    }
+}
+
+type Vetted = Vec<((usize, usize), Action)>;
+
+/// The statements of a script with what the gate says of each; the first refusal is an error.
+/// A script that does not parse is one statement, for PostgreSQL to reject with its position.
+fn vet(file: &Path, sql: &str, created: &mut BTreeSet<String>) -> Result<Vetted, Error> {
+    let Ok(parsed) = pg_query::parse(sql, pg_query::ParserOptions::DEFAULT) else {
+        return Ok(vec![((0, sql.len()), Action::Run)]);
+    };
+    let mut out = Vec::with_capacity(parsed.protobuf.stmts.len());
+    for (raw, span) in parsed.protobuf.stmts.iter().zip(spans(&parsed, sql)) {
+        let node = raw.stmt.as_ref().and_then(|n| n.node.as_ref());
+        match gate::classify(node, created) {
+            Action::Refuse(why) => {
+                let offset = span.0 + skip_blank(&sql[span.0..span.1]);
+                return Err(located(file, sql, offset, format!("refused: {why}"), None));
+            }
+            action => out.push((span, action)),
+        }
+    }
+    Ok(out)
+}
+
+fn run(sandbox: &mut Sandbox, file: &Path, sql: &str, statements: &Vetted) -> Result<(), Error> {
+    let mut batch: Vec<(usize, usize)> = Vec::new();
+    for (span, action) in statements {
+        if *action == Action::Run {
+            batch.push(*span);
+            continue;
+        }
+        flush(sandbox, file, sql, std::mem::take(&mut batch))?;
+        let text = &sql[span.0..span.1];
+        let fail = |e: postgres::Error, sandbox: &Sandbox| failed(sandbox, file, sql, *span, e);
+        let refuse = |why: String| {
+            let offset = span.0 + skip_blank(text);
+            located(file, sql, offset, format!("refused: {why}"), None)
+        };
+        match action {
+            Action::Run | Action::Refuse(_) => unreachable!("handled above"),
+            Action::Extension(name) => {
+                if extension_available(sandbox, name)? {
+                    // The extension goes where the SQL's search_path says, as it would have.
+                    let path: String = sandbox
+                        .with_client(|c| c.query_one("SELECT current_setting('search_path')", &[]))
+                        .map_err(|e| fail(e, sandbox))?
+                        .get(0);
+                    let sql = format!(
+                        "SELECT set_config('search_path', {}, false);\n{text}",
+                        crate::quote::literal(&path)
+                    );
+                    sandbox
+                        .execute_privileged(&sql)
+                        .map_err(|e| fail(e, sandbox))?;
+                } else {
+                    // PostgreSQL says why it cannot.
+                    sandbox.execute(text).map_err(|e| fail(e, sandbox))?;
+                }
+            }
+            Action::CreateRole(name) => {
+                sandbox
+                    .create_role(name, text)
+                    .map_err(|e| fail(e, sandbox))?;
+            }
+            Action::CreateRoles(roles) => {
+                for (name, create) in roles {
+                    sandbox
+                        .create_role(name, create)
+                        .map_err(|e| fail(e, sandbox))?;
+                }
+            }
+            Action::AlterRole(name) => {
+                if !sandbox.created_role(name) {
+                    return Err(refuse(format!(
+                        "ALTER ROLE {name}: the role existed before this SQL ran; left unchanged"
+                    )));
+                }
+                sandbox
+                    .execute_privileged(text)
+                    .map_err(|e| fail(e, sandbox))?;
+            }
+            Action::DropRoles(names) => {
+                if let Some(other) = names.iter().find(|n| !sandbox.created_role(n)) {
+                    return Err(refuse(format!(
+                        "DROP ROLE {other}: the role existed before this SQL ran"
+                    )));
+                }
+                sandbox
+                    .execute_privileged(text)
+                    .map_err(|e| fail(e, sandbox))?;
+                for name in names {
+                    sandbox.forget_role(name);
+                }
+            }
+            Action::OwnerTo(role) => {
+                if !sandbox.is_privileged_role(role) {
+                    sandbox.execute(text).map_err(|e| fail(e, sandbox))?;
+                }
+            }
+        }
+    }
+    flush(sandbox, file, sql, batch)
+}
+
+fn extension_available(sandbox: &mut Sandbox, name: &str) -> Result<bool, Error> {
+    Ok(sandbox
+        .admin()
+        .query_opt(
+            "SELECT 1 FROM pg_available_extensions WHERE name = $1",
+            &[&name],
+        )?
+        .is_some())
+}
+
+/// Run consecutive statements as the sandbox role in one round trip.
+fn flush(
+    sandbox: &mut Sandbox,
+    file: &Path,
+    sql: &str,
+    batch: Vec<(usize, usize)>,
+) -> Result<(), Error> {
+    let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+        return Ok(());
+    };
+    let text = &sql[first.0..last.1];
+    let err = match sandbox.execute(text) {
+        Ok(()) => return Ok(()),
+        Err(err) => err,
+    };
+    if batch.len() == 1 {
+        return Err(failed(sandbox, file, sql, batch[0], err));
+    }
+    let Some(db) = err.as_db_error() else {
+        return Err(err.into());
+    };
+    if *db.code() != SqlState::QUERY_CANCELED {
+        if let Some(offset) = error_offset(db, text) {
+            return Err(sql_error(file, sql, first.0 + offset, db));
+        }
+    }
+    // A multi-statement batch runs as one implicit transaction, so nothing of it stayed.
+    for span in batch {
+        if let Err(err) = sandbox.execute(&sql[span.0..span.1]) {
+            return Err(failed(sandbox, file, sql, span, err));
+        }
+    }
+    Ok(())
+}
+
+/// The error for the statement at `span`; a statement canceled for running too long says so.
+fn failed(
+    sandbox: &Sandbox,
+    file: &Path,
+    sql: &str,
+    span: (usize, usize),
+    err: postgres::Error,
+) -> Error {
+    let Some(db) = err.as_db_error() else {
+        return err.into();
+    };
+    if *db.code() == SqlState::QUERY_CANCELED {
+        let offset = span.0 + skip_blank(&sql[span.0..span.1]);
+        let message = format!(
+            "the statement ran longer than the statement timeout ({}) and was canceled",
+            seconds(sandbox.timeout())
+        );
+        let hint = "raise the limit with --statement-timeout or TENET_STATEMENT_TIMEOUT";
+        return located(file, sql, offset, message, Some(hint.to_string()));
+    }
+    statement_error(file, sql, span, db)
+}
+
+/// `2s`, `1.5s`.
+fn seconds(d: std::time::Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{}s", s as u64)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// Apply files Tenet or a test wrote itself, as the connecting user, with no sandbox. Never
+/// for a user's schema files or migrations: those go through [`apply_files`].
+pub fn apply_files_trusted(client: &mut postgres::Client, files: &[PathBuf]) -> Result<(), Error> {
+    for file in files {
+        let sql = std::fs::read_to_string(file).map_err(|source| Error::Io {
+            path: file.clone(),
+            source,
+        })?;
+        apply_script_trusted(client, file, &sql)?;
+    }
+    Ok(())
+}
+
+/// [`apply_files_trusted`] for one script: one round trip, split only to place an error.
+pub fn apply_script_trusted(
+    client: &mut postgres::Client,
+    file: &Path,
+    sql: &str,
+) -> Result<(), Error> {
     let err = match client.batch_execute(sql) {
         Ok(()) => return Ok(()),
         Err(err) => err,
@@ -78,7 +380,6 @@ pub fn apply_script(client: &mut postgres::Client, file: &Path, sql: &str) -> Re
     if let Some(offset) = error_offset(db, sql) {
         return Err(sql_error(file, sql, offset, db));
     }
-    // A multi-statement script runs as one implicit transaction, so nothing of it stayed.
     for (start, end) in statement_spans(sql) {
         if let Err(err) = client.batch_execute(&sql[start..end]) {
             let Some(db) = err.as_db_error() else {
@@ -117,12 +418,23 @@ fn error_offset(db: &postgres::error::DbError, sql: &str) -> Option<usize> {
     )
 }
 
-/// Byte ranges of the statements of a script, by the PostgreSQL grammar. When the script does
-/// not parse, it is one statement.
+/// Byte ranges of the statements of a script, by the PostgreSQL grammar, read a chunk at a
+/// time ([`crate::statements`]). A piece that does not parse is a statement of its own, so
+/// PostgreSQL reports its error.
 pub fn statement_spans(sql: &str) -> Vec<(usize, usize)> {
-    let Ok(parsed) = pg_query::parse(sql, pg_query::ParserOptions::DEFAULT) else {
-        return vec![(0, sql.len())];
-    };
+    let mut spans = Vec::new();
+    crate::statements::for_each(sql, &mut |item| {
+        spans.push(match item {
+            crate::statements::Item::Parsed { span, .. } => span,
+            crate::statements::Item::Invalid { span, .. } => span,
+        });
+        true
+    });
+    spans
+}
+
+/// Each statement's byte span in `sql`, from a parse of the whole text.
+fn spans(parsed: &pg_query::ParseResult, sql: &str) -> Vec<(usize, usize)> {
     parsed
         .protobuf
         .stmts
@@ -155,6 +467,21 @@ pub fn skip_blank(sql: &str) -> usize {
 }
 
 fn sql_error(file: &Path, sql: &str, offset: usize, db: &postgres::error::DbError) -> Error {
+    let mut err = located(
+        file,
+        sql,
+        offset,
+        db.message().to_string(),
+        db.hint().map(str::to_string),
+    );
+    if let Error::Sql(e) = &mut err {
+        e.detail = db.detail().map(str::to_string);
+    }
+    err
+}
+
+/// An error at byte `offset` of `sql` (the text of `file`).
+fn located(file: &Path, sql: &str, offset: usize, message: String, hint: Option<String>) -> Error {
     let before = &sql[..offset];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
@@ -168,9 +495,9 @@ fn sql_error(file: &Path, sql: &str, offset: usize, db: &postgres::error::DbErro
         file: file.to_path_buf(),
         line,
         column,
-        message: db.message().to_string(),
-        detail: db.detail().map(str::to_string),
-        hint: db.hint().map(str::to_string),
+        message,
+        detail: None,
+        hint,
         source_line,
     }))
 }

@@ -24,10 +24,20 @@ pub struct ServerArgs {
     /// The database to work on.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     pub url: Option<String>,
-    /// A server for scratch databases, where schema files are applied to be read back. Without
-    /// it (and without --url), Tenet starts a throwaway PostgreSQL from the local binaries.
+    /// A server for scratch databases, where schema files and migrations are applied (as an
+    /// unprivileged sandbox role) to be read back. Without it (or `dev_url` in tenet.toml),
+    /// Tenet starts a throwaway PostgreSQL from the local binaries; --url is never used for it.
     #[arg(long, env = "TENET_DEV_URL", hide_env_values = true, global = true)]
     pub dev_url: Option<String>,
+    /// The longest one statement Tenet runs for you may take: schema SQL and replayed
+    /// migrations (default 60s), `tenet mcp`'s execute_sql (default 10s). E.g. 500ms, 30s, 2min.
+    #[arg(
+        long,
+        env = "TENET_STATEMENT_TIMEOUT",
+        global = true,
+        value_parser = tenet_mcp::parse_timeout
+    )]
+    pub statement_timeout: Option<std::time::Duration>,
 }
 
 #[derive(Subcommand)]
@@ -42,6 +52,8 @@ enum Command {
     Plan(commands::plan::Args),
     /// Versioned migrations: new, apply, down, status, baseline, hash.
     Migrate(commands::migrate::Args),
+    /// Many databases or tenant schemas ([fleet] in tenet.toml): apply, status, check.
+    Fleet(commands::fleet::Args),
     /// The CI gate: sum file, pending model changes, and (with --url) drift and pending
     /// migrations.
     Check(commands::check::Args),
@@ -61,6 +73,11 @@ enum Command {
     Docs(commands::docs::Args),
     /// Generate typed code from a schema: TypeScript, Rust (sqlx, serde) or Python (SQLModel).
     Gen(commands::gen::Args),
+    /// Print a shell completion script: `tenet completions bash > /etc/bash_completion.d/tenet`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() {
@@ -77,6 +94,7 @@ fn main() {
         Command::Init(args) => commands::init::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Migrate(args) => commands::migrate::run(args),
+        Command::Fleet(args) => commands::fleet::run(args),
         Command::Check(args) => commands::check::run(args),
         Command::Decisions(args) => commands::decisions::run(args),
         Command::Plan(args) => commands::plan::run(args),
@@ -87,6 +105,11 @@ fn main() {
         Command::Mcp(args) => commands::mcp::run(args),
         Command::Docs(args) => commands::docs::run(args),
         Command::Gen(args) => commands::gen::run(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "tenet", &mut std::io::stdout());
+            Ok(0)
+        }
     };
     let code = match result {
         Ok(code) => code,

@@ -46,30 +46,69 @@ impl Source {
                 let mut catalog = tenet_catalog::inspect_parallel(&mut client, &mut second)?;
                 // Tenet's migration history is bookkeeping, not part of the schema.
                 tenet_migrate::replay::without_history(&mut catalog);
+                scratch.exclude(&mut catalog);
                 Ok(catalog)
             }
             Source::Files(path) => {
                 // Read the files first: a missing path should not cost a server start.
                 let files = tenet_catalog::source::sql_files(path)?;
-                let database = scratch.get()?.scratch()?;
-                let mut client = database.connect()?;
-                tenet_catalog::source::apply_files(&mut client, &files)?;
-                Ok(tenet_catalog::inspect(&mut client)?)
+                // From the project's cache when these files were loaded before.
+                let mut catalog = tenet_catalog::cache::load_files(scratch.lazy(), &files)?.catalog;
+                scratch.exclude(&mut catalog);
+                Ok(catalog)
             }
         }
     }
 }
 
-/// The server scratch databases go on (`--dev-url`, else `--url`, else the embedded cluster),
-/// reached or started only when first needed and shared by every source of one command.
-pub struct ScratchServer(LazyServer);
+impl Source {
+    /// Add the renames hinted in the files (`-- tenet:renamed-from`) to their catalog: they
+    /// are in the files, not in any database, and only a plan needs them.
+    pub fn read_renames(&self, catalog: &mut Catalog) -> Result<(), Failure> {
+        if let Source::Files(path) = self {
+            let files = tenet_catalog::source::sql_files(path)?;
+            tenet_catalog::hints::read_renames(catalog, &files)?;
+        }
+        Ok(())
+    }
+}
+
+/// The server scratch databases go on (`--dev-url` / `TENET_DEV_URL`, else `dev_url` in
+/// ./tenet.toml, else the embedded cluster; never `--url`, which is often production and
+/// would run a pull request's SQL there), reached or started only when first needed and
+/// shared by every source of one command. This is the one place that decides.
+///
+/// It also carries the command's `[schema] exclude`, which every catalog read through it
+/// (live or from files) leaves out.
+pub struct ScratchServer(LazyServer, tenet_config::SchemaConfig);
 
 impl ScratchServer {
+    /// With `dev_url` from ./tenet.toml, when there is one.
     pub fn new(args: &ServerArgs) -> Self {
-        ScratchServer(LazyServer::new(vec![
-            args.dev_url.clone(),
-            args.url.clone(),
-        ]))
+        let config = tenet_config::Config::load(None).unwrap_or_default();
+        ScratchServer::with_config(args, &config)
+    }
+
+    /// With `dev_url` from the given configuration.
+    pub fn with_config(args: &ServerArgs, config: &tenet_config::Config) -> Self {
+        let configured = config.dev_url.clone();
+        ScratchServer(
+            LazyServer::new(vec![args.dev_url.clone(), configured]).with_statement_timeout(
+                args.statement_timeout
+                    .unwrap_or(tenet_pg::DEFAULT_STATEMENT_TIMEOUT),
+            ),
+            config.schema.clone(),
+        )
+    }
+
+    /// Leave out of `catalog` what `[schema] exclude` names.
+    pub fn exclude(&self, catalog: &mut Catalog) {
+        let schema = &self.1;
+        tenet_catalog::exclude::exclude(
+            catalog,
+            |s, n| schema.excludes(s, n),
+            |s| schema.excludes_schema(s),
+        );
     }
 
     pub fn get(&self) -> Result<&Server, Failure> {

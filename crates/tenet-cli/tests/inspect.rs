@@ -30,7 +30,7 @@ fn leftover_scratch_databases(pid: u32) -> Vec<String> {
     client
         .query(
             "select datname from pg_database where datname like $1",
-            &[&format!("tenet_scratch_{pid}_%")],
+            &[&format!("tenet\\_scratch\\_%\\_{pid}\\_%")],
         )
         .unwrap()
         .iter()
@@ -72,7 +72,7 @@ fn json_output_matches_the_catalog_read_in_process() {
     let db = test_db();
     let mut client = db.connect().unwrap();
     let files = tenet_catalog::source::sql_files(&todo_schema()).unwrap();
-    tenet_catalog::source::apply_files(&mut client, &files).unwrap();
+    tenet_catalog::source::apply_files_trusted(&mut client, &files).unwrap();
     let expected = tenet_catalog::inspect(&mut client).unwrap();
 
     let out = tenet()
@@ -290,4 +290,50 @@ fn ctrl_c_drops_the_scratch_database() {
     let (pid, out) = interrupt_while_applying(&mut command, sleeping);
     assert_ne!(out.status.code(), Some(0));
     assert!(leftover_scratch_databases(pid).is_empty());
+}
+
+#[test]
+fn default_privileges_from_schema_files_belong_to_the_privileged_user() {
+    // Without FOR ROLE they are the sandbox role's, whose random name must not reach the
+    // catalog: they read as the privileged user's, like the objects it owns.
+    let dir = tempfile::tempdir().unwrap();
+    let schema = dir.path().join("schema.sql");
+    std::fs::write(
+        &schema,
+        "create schema app;
+         alter default privileges in schema app grant select on tables to public;
+         alter default privileges revoke execute on functions from public;
+         create table app.t (id int);",
+    )
+    .unwrap();
+    let out = tenet()
+        .args(["inspect", schema.to_str().unwrap(), "--dev-url", &dev_url()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    let sql = text(&out.stdout);
+    assert!(!sql.contains("tenet_sandbox"), "{sql}");
+    let admin: String = test_db()
+        .connect()
+        .unwrap()
+        .query_one("select current_user::text", &[])
+        .unwrap()
+        .get(0);
+    let for_admin = format!("ALTER DEFAULT PRIVILEGES FOR ROLE {admin}");
+    assert!(
+        sql.contains(&format!(
+            "{for_admin} IN SCHEMA app GRANT SELECT ON TABLES TO PUBLIC;"
+        )),
+        "{sql}"
+    );
+    assert!(
+        sql.contains(&format!("{for_admin} REVOKE ALL ON FUNCTIONS FROM PUBLIC;")),
+        "{sql}"
+    );
+    assert!(
+        sql.contains(&format!(
+            "{for_admin} GRANT EXECUTE ON FUNCTIONS TO {admin};"
+        )),
+        "{sql}"
+    );
 }

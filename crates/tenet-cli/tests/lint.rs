@@ -306,6 +306,36 @@ fn advise_reports_live_rules_and_tenancy_rules() {
     assert!(stdout.contains("tenet advise: "), "{stdout}");
 }
 
+/// `[schema] exclude` (managed elsewhere) leaves tables out of advise, as out of plans.
+#[test]
+fn advise_leaves_out_what_schema_exclude_names() {
+    let db = test_db();
+    exec(
+        &db,
+        "create table log (line text); create table legacy_events (line text);
+         create table kept (line text);",
+    );
+    let dir = project(&[]);
+    std::fs::write(
+        dir.path().join("tenet.toml"),
+        "[schema]\nexclude = [\"public.log\", \"public.legacy_*\"]\n",
+    )
+    .unwrap();
+    let (_, stdout, stderr) =
+        run(tenet(dir.path()).args(["advise", "--url", &db.url(), "--format", "json"]));
+    let findings: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!("{e}: {stdout}{stderr}");
+    });
+    let objects: Vec<&str> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "missing-primary-key")
+        .map(|f| f["object"].as_str().unwrap())
+        .collect();
+    assert_eq!(objects, ["table public.kept"], "{stdout}");
+}
+
 #[test]
 fn advise_without_a_database_is_a_usage_error() {
     let dir = project(&[]);

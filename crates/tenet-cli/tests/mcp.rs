@@ -228,6 +228,7 @@ fn an_mcp_client_migrates_generates_types_and_reads_docs_of_the_todo_example() {
         ["docs", {}],
         ["prove_isolation", {}],
         ["generate_types", {"language": "sqlmodel"}],
+        ["generate_types", {"language": "drizzle"}],
     ]);
     let result = drive(&db.url(), &config, calls, &["--allow-write"]);
     let calls = result["calls"].as_array().unwrap();
@@ -257,6 +258,11 @@ fn an_mcp_client_migrates_generates_types_and_reads_docs_of_the_todo_example() {
     let proof: serde_json::Value = serde_json::from_str(&text(5)).unwrap();
     assert_eq!(proof["leaks"], 0, "{}", text(5));
     assert!(text(6).contains("SQLModel, table=True)"), "{}", text(6));
+    assert!(
+        text(7).contains("pgPolicy(") && text(7).contains(".enableRLS()"),
+        "{}",
+        text(7)
+    );
 }
 
 /// A config file with no [tenancy] section, for the execute_sql tests.
@@ -615,7 +621,7 @@ fn tools_carry_truthful_annotations_and_enum_inputs() {
         assert_eq!(hint(tool, "openWorldHint"), false, "{tool}");
     }
     let schema = info["generate_types"]["inputSchema"].to_string();
-    for language in ["\"typescript\"", "\"rust\"", "\"sqlmodel\""] {
+    for language in ["\"typescript\"", "\"rust\"", "\"sqlmodel\"", "\"drizzle\""] {
         assert!(schema.contains(language), "{schema}");
     }
     assert!(

@@ -1,105 +1,15 @@
 //! `tenet init`, `migrate`, `check` and `decisions` end to end against a real server: the Todo
 //! flow, concurrency, a killed process, a failing migration, every refusal, resuming, adoption.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-use tenet_testkit::{client, exec, query, server, test_db, ScratchDb};
+use tenet_testkit::{client, exec, query, test_db};
 
-/// A project directory with its own migrations.
-struct Project {
-    dir: tempfile::TempDir,
-}
+mod support;
 
-impl Project {
-    fn new() -> Project {
-        let project = Project {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        project.ok(&["init"]);
-        project
-    }
-
-    fn path(&self, relative: &str) -> PathBuf {
-        self.dir.path().join(relative)
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tenet"));
-        command
-            .current_dir(self.dir.path())
-            .env_remove("DATABASE_URL")
-            .env("TENET_DEV_URL", server().url_for("postgres"))
-            .args(args);
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
-    }
-
-    /// Run and require success; the standard output.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "tenet {args:?} failed ({:?}):\n{}{}",
-            out.status.code(),
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        text(&out.stdout)
-    }
-
-    /// Run and require exit `code`; the standard error.
-    fn fails(&self, args: &[&str], code: i32) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "tenet {args:?}:\n{}{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        text(&out.stderr)
-    }
-
-    fn write(&self, relative: &str, sql: &str) {
-        let path = self.path(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, sql).unwrap();
-    }
-
-    /// A hand-written migration, with the sum file brought up to date.
-    fn migration(&self, id: &str, up: &str, down: &str) {
-        self.write(&format!("migrations/{id}.up.sql"), up);
-        self.write(&format!("migrations/{id}.down.sql"), down);
-        self.ok(&["migrate", "hash"]);
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn count(db: &ScratchDb, sql: &str) -> i64 {
-    query(db, sql)[0].get(0)
-}
-
-fn exists(db: &ScratchDb, relation: &str) -> bool {
-    query(db, &format!("SELECT to_regclass('{relation}') IS NOT NULL"))[0].get(0)
-}
-
-fn history(db: &ScratchDb) -> Vec<(i64, i32, i32)> {
-    query(
-        db,
-        "SELECT version, segments_done, segments_total FROM tenet.migrations ORDER BY version",
-    )
-    .iter()
-    .map(|r| (r.get(0), r.get(1), r.get(2)))
-    .collect()
-}
+use support::*;
 
 #[test]
 fn todo_from_init_to_a_checked_reversible_history() {
@@ -211,6 +121,73 @@ fn todo_from_init_to_a_checked_reversible_history() {
     assert_eq!(plan, "");
 
     // Nothing left to write.
+    let nothing = project.fails(&["migrate", "new", "again"], 1);
+    assert!(nothing.contains("nothing to do"), "{nothing}");
+}
+
+/// Issue 15: `migrate new` reads the `-- tenet:renamed-from` hints of the schema files, as
+/// `plan` does: the migration renames (the rows stay), and its down renames back.
+#[test]
+fn migrate_new_renames_what_the_schema_files_hint_and_down_renames_back() {
+    let project = Project::new();
+    project.write(
+        "schema/schema.sql",
+        "create table tag (id bigint primary key, label text);",
+    );
+    project.ok(&["migrate", "new", "tags"]);
+    let db = test_db();
+    let url = db.url();
+    project.ok(&["migrate", "apply", "--url", &url]);
+    exec(&db, "insert into tag values (1, 'rust')");
+
+    project.write(
+        "schema/schema.sql",
+        "-- tenet:renamed-from tag
+         create table community_tag (
+           id bigint primary key,
+           -- tenet:renamed-from label
+           name text
+         );",
+    );
+    project.ok(&["migrate", "new", "community tags"]);
+    let written = |suffix: &str| {
+        let dir = project.path("migrations");
+        let file = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.to_string_lossy()
+                    .ends_with(&format!("community_tags.{suffix}.sql"))
+            })
+            .unwrap_or_else(|| panic!("no community_tags.{suffix}.sql in {}", dir.display()));
+        std::fs::read_to_string(file).unwrap()
+    };
+    let up = written("up");
+    assert!(
+        up.contains("ALTER TABLE public.tag RENAME TO community_tag;"),
+        "{up}"
+    );
+    assert!(
+        up.contains("ALTER TABLE public.community_tag RENAME COLUMN label TO name;"),
+        "{up}"
+    );
+    assert!(!up.contains("DROP TABLE"), "{up}");
+    let down = written("down");
+    assert!(
+        down.contains("ALTER TABLE public.community_tag RENAME TO tag;"),
+        "{down}"
+    );
+    assert!(!down.contains("DROP TABLE"), "{down}");
+
+    project.ok(&["migrate", "apply", "--url", &url]);
+    project.ok(&["check", "--url", &url]);
+    let name: String = query(&db, "select name from community_tag where id = 1")[0].get(0);
+    assert_eq!(name, "rust");
+    project.ok(&["migrate", "down", "--url", &url]);
+    let label: String = query(&db, "select label from tag where id = 1")[0].get(0);
+    assert_eq!(label, "rust");
+    // The hint stays in the file once the rename is history: nothing more to write.
+    project.ok(&["migrate", "apply", "--url", &url]);
     let nothing = project.fails(&["migrate", "new", "again"], 1);
     assert!(nothing.contains("nothing to do"), "{nothing}");
 }

@@ -190,3 +190,116 @@ fn a_migrations_directory_is_replayed_up_files_only() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn renamed_from_hint_in_schema_files_renames_instead_of_dropping() {
+    let db = test_db();
+    exec(
+        &db,
+        "create table tag (id bigint primary key, label text); insert into tag values (1, 'rust')",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let schema = write(
+        dir.path(),
+        "schema/tags.sql",
+        "-- tenet:renamed-from tag
+         create table community_tag (
+           id bigint primary key,
+           -- tenet:renamed-from label
+           name text
+         );",
+    );
+    let up = tenet()
+        .args(["plan", "--from", &db.url(), "--to", &schema])
+        .output()
+        .unwrap();
+    assert!(up.status.success(), "{}", text(&up.stderr));
+    let sql = text(&up.stdout);
+    assert!(
+        sql.contains("ALTER TABLE public.tag RENAME TO community_tag;"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("ALTER TABLE public.community_tag RENAME COLUMN label TO name;"),
+        "{sql}"
+    );
+    assert!(!sql.contains("DROP TABLE"), "{sql}");
+
+    // A hint anywhere else is bad input, pointed at.
+    let bad = write(
+        dir.path(),
+        "bad/tags.sql",
+        "create table community_tag (id bigint);\n-- tenet:renamed-from tag\ncreate index on community_tag (id);",
+    );
+    let out = tenet()
+        .args(["plan", "--from", &db.url(), "--to", &bad])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("tags.sql:2:1: tenet:renamed-from must come right before CREATE TABLE"),
+        "{err}"
+    );
+}
+
+/// Issue 16: `[schema] exclude` in tenet.toml leaves tables (by pattern) and whole schemas out
+/// of both sides: the plan neither drops what only the live database has nor creates what
+/// only the files have, and `inspect --url` does not show them.
+#[test]
+fn schema_exclude_leaves_matched_objects_out_of_plan_and_inspect() {
+    let db = test_db();
+    exec(
+        &db,
+        "create table tasks (id bigint primary key);
+         create table legacy_orders (id bigint primary key);
+         create schema audit; create table audit.log (at timestamptz);
+         create schema pgboss; create table pgboss.job (id serial primary key);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let schema = write(
+        dir.path(),
+        "schema/tasks.sql",
+        "create table tasks (id bigint primary key);
+         create table legacy_notes (body text);",
+    );
+    let plan = |project: &Path| {
+        let out = tenet()
+            .current_dir(project)
+            .args(["plan", "--from", &db.url(), "--to", &schema])
+            .args(["--allow-destructive"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    // Without the configuration the plan drops and creates them (so the check below means
+    // something).
+    let unconfigured = plan(dir.path());
+    for object in ["legacy_orders", "audit", "pgboss", "legacy_notes"] {
+        assert!(
+            unconfigured.contains(object),
+            "{object} not in:\n{unconfigured}"
+        );
+    }
+    write(
+        dir.path(),
+        "tenet.toml",
+        "[schema]\nexclude = [\"audit.*\", \"public.legacy_*\", \"pgboss\"]\n",
+    );
+    let sql = plan(dir.path());
+    for object in ["legacy_orders", "audit", "pgboss", "legacy_notes"] {
+        assert!(!sql.contains(object), "{object} in:\n{sql}");
+    }
+    let out = tenet()
+        .current_dir(dir.path())
+        .args(["inspect", "--url", &db.url()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let inspected = text(&out.stdout);
+    assert!(inspected.contains("public.tasks"), "{inspected}");
+    for object in ["legacy_orders", "audit.log", "pgboss"] {
+        assert!(!inspected.contains(object), "{object} in:\n{inspected}");
+    }
+}

@@ -345,3 +345,326 @@ fn database_errors_exit_3_and_a_role_under_rls_exits_2() {
     assert!(text(&out.stderr).contains("BYPASSRLS"), "{}", show(&out));
     drop(db);
 }
+
+/// `prove --emit pgtap FILE` on the Todo example: after `generate`, `pg_prove` runs the file
+/// and every test passes (twice: the file leaves nothing behind); without row-level security
+/// the same file's tests fail.
+#[test]
+fn prove_emits_pgtap_that_pg_prove_runs_on_the_todo_example() {
+    let role = Role::new("tenet_cli_todo_tap_app");
+    let dir = todo_copy(&role.0);
+    let config = dir.path().join("tenet.toml");
+    let grants = format!(
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON users, tasks TO {}",
+        role.0
+    );
+    let schema = std::fs::read_to_string(dir.path().join("schema/todo.sql")).unwrap();
+    let pg_prove = |db: &tenet_testkit::ScratchDb, file: &Path| -> Output {
+        let config = db.config();
+        let mut command = Command::new("pg_prove");
+        match config.get_hosts().first() {
+            Some(postgres::config::Host::Tcp(h)) => command.env("PGHOST", h),
+            Some(postgres::config::Host::Unix(p)) => command.env("PGHOST", p),
+            None => &mut command,
+        };
+        if let Some(port) = config.get_ports().first() {
+            command.env("PGPORT", port.to_string());
+        }
+        if let Some(user) = config.get_user() {
+            command.env("PGUSER", user);
+        }
+        command
+            .args(["--verbose", "-d", db.name()])
+            .arg(file)
+            .output()
+            .expect("pg_prove (Debian: libtap-parser-sourcehandler-pgtap-perl)")
+    };
+
+    // Without row-level security: prove finds leaks, and the file's tests fail.
+    let leaky = test_db();
+    tenet_testkit::exec(&leaky, &schema);
+    tenet_testkit::exec(&leaky, &grants);
+    let leaky_file = dir.path().join("leaky.sql");
+    let out = tenet()
+        .args(["prove", "--url", &leaky.url(), "--emit", "pgtap"])
+        .arg(&leaky_file)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let tap = pg_prove(&leaky, &leaky_file);
+    assert_ne!(tap.status.code(), Some(0), "{}", show(&tap));
+    assert!(text(&tap.stdout).contains("\nnot ok "), "{}", show(&tap));
+
+    // With what generate writes: prove is clean and so is pg_prove, run after run.
+    let out = tenet()
+        .args(["tenancy", "generate", "--dev-url", &dev_url(), "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let clean = test_db();
+    tenet_testkit::exec(&clean, &schema);
+    tenet_testkit::exec(&clean, &text(&out.stdout));
+    tenet_testkit::exec(&clean, &grants);
+    let file = dir.path().join("isolation.sql");
+    let out = tenet()
+        .args(["prove", "--url", &clean.url(), "--emit", "pgtap"])
+        .arg(&file)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let sql = std::fs::read_to_string(&file).unwrap();
+    assert!(sql.contains("SELECT plan("), "{sql}");
+    for _ in 0..2 {
+        let tap = pg_prove(&clean, &file);
+        assert_eq!(tap.status.code(), Some(0), "{}\n{sql}", show(&tap));
+        assert!(text(&tap.stdout).contains("Result: PASS"), "{}", show(&tap));
+        assert!(!text(&tap.stdout).contains("not ok"), "{}", show(&tap));
+    }
+
+    // A bad kind is a usage error.
+    let out = tenet()
+        .args([
+            "prove",
+            "--url",
+            &clean.url(),
+            "--emit",
+            "junit",
+            "x.xml",
+            "--config",
+        ])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("the only kind is pgtap"),
+        "{}",
+        show(&out)
+    );
+}
+
+/// Issue 16: `tenancy generate --format json` prints one object with the fixes (SQL and count),
+/// the file written and what it could not fix; nothing else on standard output.
+#[test]
+fn generate_format_json_reports_the_fixes() {
+    let role = Role::new("tenet_cli_todo_gen_json_app");
+    let dir = todo_copy(&role.0);
+    let out_file = dir.path().join("tenancy.sql");
+    let out = tenet()
+        .args([
+            "tenancy",
+            "generate",
+            "--format",
+            "json",
+            "--dev-url",
+            &dev_url(),
+        ])
+        .arg("--out")
+        .arg(&out_file)
+        .arg("--config")
+        .arg(dir.path().join("tenet.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sql = report["sql"].as_str().unwrap();
+    assert!(sql.contains("ENABLE ROW LEVEL SECURITY"), "{report}");
+    assert_eq!(sql, std::fs::read_to_string(&out_file).unwrap());
+    assert!(report["statements"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report["written"], out_file.display().to_string());
+    assert!(report["not_fixed"].is_array(), "{report}");
+}
+
+fn sarif_validator() -> jsonschema::Validator {
+    let schema = include_str!("../../tenet-report/tests/schema/sarif-2.1.0-rtm.5.json")
+        .replace("[a-zA-Z]{2}]?$", "[a-zA-Z]{2}\\\\]?$");
+    let schema: serde_json::Value = serde_json::from_str(&schema).unwrap();
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .build(&schema)
+        .unwrap()
+}
+
+fn citus_check(dir: &Path, format: &str) -> Output {
+    tenet()
+        .args([
+            "tenancy",
+            "check",
+            "--citus",
+            "--format",
+            format,
+            "--dev-url",
+            &dev_url(),
+            "--config",
+        ])
+        .arg(dir.join("tenet.toml"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn check_citus_on_the_todo_example_reports_the_keys_citus_refuses() {
+    let dir = todo_copy("todo_app");
+    let out = citus_check(dir.path(), "json");
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pairs: Vec<(&str, &str)> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap(), f["object"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            (
+                "citus-key-without-tenant",
+                "constraint tasks_pkey on table public.tasks"
+            ),
+            (
+                "citus-key-without-tenant",
+                "constraint users_email_key on table public.users"
+            ),
+        ],
+        "{}",
+        show(&out)
+    );
+    // Human, with the summary line.
+    let out = citus_check(dir.path(), "human");
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let human = text(&out.stdout);
+    assert!(human.contains("error[citus-key-without-tenant]"), "{human}");
+    // SARIF: valid, named after the Citus check, with the Citus rules in its table.
+    let out = citus_check(dir.path(), "sarif");
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors: Vec<String> = sarif_validator()
+        .iter_errors(&log)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let rules = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"citus-reference-to-distributed"), "{ids:?}");
+    assert!(!ids.contains(&"rls-disabled"), "{ids:?}");
+}
+
+#[test]
+fn check_citus_passes_on_a_ready_schema_and_lists_reference_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("schema")).unwrap();
+    std::fs::write(
+        dir.path().join("schema/app.sql"),
+        "CREATE TABLE plans (id int PRIMARY KEY, name text NOT NULL UNIQUE);\n\
+         CREATE TABLE tenants (id uuid PRIMARY KEY, plan_id int NOT NULL REFERENCES plans);\n\
+         CREATE TABLE projects (tenant_id uuid NOT NULL REFERENCES tenants, id bigint, PRIMARY KEY (tenant_id, id));\n\
+         CREATE TABLE \"Tasks\" (tenant_id uuid NOT NULL, id bigint, project_id bigint NOT NULL,\n\
+             PRIMARY KEY (tenant_id, id), FOREIGN KEY (tenant_id, project_id) REFERENCES projects);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("tenet.toml"),
+        "[schema]\npath = \"schema\"\n[tenancy]\ncolumn = \"tenant_id\"\nsetting = \"app.tenant_id\"\napp_role = \"tenet_cli_citus_ready_app\"\nglobal_tables = [\"plans\", \"tenants\"]\n",
+    )
+    .unwrap();
+    let out = citus_check(dir.path(), "human");
+    // Reference-table candidates are information: the check passes.
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let human = text(&out.stdout);
+    assert!(
+        human.contains("info[citus-reference-candidate]") && human.contains("public.plans"),
+        "{human}"
+    );
+    // The calls, in order: plans before tenants (it references plans), projects the anchor.
+    let out = tenet()
+        .args([
+            "tenancy",
+            "generate",
+            "--citus",
+            "--dev-url",
+            &dev_url(),
+            "--config",
+        ])
+        .arg(dir.path().join("tenet.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let sql = text(&out.stdout);
+    let calls: Vec<&str> = sql.lines().filter(|l| l.starts_with("SELECT")).collect();
+    assert_eq!(
+        calls,
+        [
+            "SELECT create_reference_table('public.plans');",
+            "SELECT create_reference_table('public.tenants');",
+            "SELECT create_distributed_table('public.projects', 'tenant_id', colocate_with => 'none');",
+            "SELECT create_distributed_table('public.\"Tasks\"', 'tenant_id', colocate_with => 'public.projects');",
+        ],
+        "{sql}"
+    );
+}
+
+#[test]
+fn generate_citus_on_the_todo_example_writes_the_calls_and_notes_the_blockers() {
+    let dir = todo_copy("todo_app");
+    let out = tenet()
+        .args([
+            "tenancy",
+            "generate",
+            "--citus",
+            "--format",
+            "json",
+            "--dev-url",
+            &dev_url(),
+            "--config",
+        ])
+        .arg(dir.path().join("tenet.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sql = report["sql"].as_str().unwrap();
+    assert!(
+        sql.contains("SELECT create_distributed_table('public.users', 'id', colocate_with => 'none');\nSELECT create_distributed_table('public.tasks', 'user_id', colocate_with => 'public.users');"),
+        "{sql}"
+    );
+    assert_eq!(report["statements"], 2, "{report}");
+    assert_eq!(report["not_fixed"].as_array().unwrap().len(), 2, "{report}");
+    // Text mode: the SQL on stdout, the blockers as notes on stderr.
+    let out = tenet()
+        .args([
+            "tenancy",
+            "generate",
+            "--citus",
+            "--dev-url",
+            &dev_url(),
+            "--config",
+        ])
+        .arg(dir.path().join("tenet.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("create_distributed_table"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        text(&out.stderr).contains("note: blocks distribution (see `tenet tenancy check --citus`): [citus-key-without-tenant] constraint users_email_key on table public.users"),
+        "{}",
+        show(&out)
+    );
+    // The calls do not belong in schema files.
+    let out = tenet()
+        .args(["tenancy", "generate", "--citus", "--write", "--config"])
+        .arg(dir.path().join("tenet.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+}

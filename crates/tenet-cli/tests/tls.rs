@@ -229,3 +229,50 @@ fn connection_errors_never_print_the_password() {
         assert!(!stderr.contains("No such file"), "{args:?}: {stderr}");
     }
 }
+
+/// Schema files on a TLS-only dev server: the sandbox role connects with the same TLS
+/// settings (verify-full, channel binding) and a password; the dev server's user needs only
+/// CREATEDB and CREATEROLE.
+#[test]
+fn schema_files_run_in_the_sandbox_on_a_tls_dev_server() {
+    let c = cluster();
+    c.admin()
+        .batch_execute(&format!("ALTER ROLE {PASSWORD_USER} CREATEDB CREATEROLE"))
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("schema.sql");
+    std::fs::write(
+        &file,
+        "create table gadgets (id int primary key);\n\
+         do $$ begin if not (select ssl from pg_stat_ssl where pid = pg_backend_pid()) then raise exception 'no TLS'; end if; end $$;\n\
+         select pg_sleep(1e6);\n",
+    )
+    .unwrap();
+    let out = tenet(home.path())
+        .args([
+            "inspect",
+            "--statement-timeout",
+            "1s",
+            "--dev-url",
+            &verify_full("localhost"),
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    // It got as far as the sleep (over TLS, as the sandbox role) and was stopped there.
+    assert!(
+        stderr.contains(&format!("{}:3:", file.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("statement timeout (1s)"), "{stderr}");
+    let leftovers = c
+        .admin()
+        .query(
+            "select rolname from pg_roles where rolname like 'tenet\\_sandbox\\_%' \
+             union all select datname from pg_database where datname like 'tenet\\_scratch\\_%'",
+            &[],
+        )
+        .unwrap();
+    assert!(leftovers.is_empty());
+}

@@ -1,12 +1,18 @@
 //! `tenet gen`: typed code from the catalog.
 //!
 //! - [`typescript`]: per table a `Row`, an `Insert` and an `Update` type; enums as unions of
-//!   their labels.
+//!   their labels; and a `Database` type in the shape `supabase gen types typescript` writes,
+//!   for `createClient<Database>` (JSON types: every number is a `number`, `bytea` a string).
+//! - [`drizzle`]: a Drizzle ORM schema: `pgEnum`s, `pgTable`s with column builders, keys,
+//!   foreign keys, checks, indexes, and row-level security as `pgPolicy` and `.enableRLS()`.
+//! - [`in_schemas`]: the catalog narrowed to some schemas, for `--schema`.
 //! - [`rust`]: per table a struct deriving `Debug, Clone, serde::Serialize, serde::Deserialize,
 //!   sqlx::FromRow`, with `TABLE` and `COLUMNS` constants to query it; enums as Rust enums
 //!   deriving `sqlx::Type`.
 //! - [`sqlmodel`]: per table a SQLModel class (`table=True`) with primary keys, foreign keys,
-//!   nullability and the exact column types; enums as `enum.Enum` classes.
+//!   nullability, the exact column types, server defaults, identity and generated columns,
+//!   unique constraints, indexes and comments (Alembic's `compare_metadata` finds nothing to
+//!   change); enums as `enum.Enum` classes.
 //!
 //! Type and table names are `UpperCamelCase`, prefixed with the schema outside `public`
 //! (`billing.orders` is `BillingOrders`); in Rust and Python a name that is taken gets a
@@ -32,7 +38,8 @@
 //! | `varchar(n)` | `string` | `String` | `str`, `sa.String(n)` |
 //! | `char(n)` | `string` | `String` | `str`, `sa.CHAR(length=n)` |
 //! | `"char"` | `string` | `i8` | `str`, `PgType("\"char\"")` |
-//! | `name`, `citext` | `string` | `String` | `str`, `PgType(...)` |
+//! | `name` | `string` | `String` | `str`, `PgType("name")` |
+//! | `citext` | `string` | `String` | `str`, `postgresql.CITEXT` |
 //! | `uuid` | `string` | `uuid::Uuid` | `uuid.UUID`, `postgresql.UUID(as_uuid=True)` |
 //! | `timestamp with time zone` | `string` | `chrono::DateTime<chrono::Utc>` | `datetime.datetime`, `postgresql.TIMESTAMP(timezone=True)` |
 //! | `timestamp` | `string` | `chrono::NaiveDateTime` | `datetime.datetime`, `postgresql.TIMESTAMP()` |
@@ -46,7 +53,7 @@
 //! | `inet`, `cidr` | `string` | `sqlx::types::ipnetwork::IpNetwork` | `str`, `postgresql.INET`, `postgresql.CIDR` |
 //! | `T[]` | `Array<T>` | `Vec<T>` | `list[T]`, `postgresql.ARRAY(T)` |
 //! | enum | union of its labels | generated enum | generated `enum.Enum`, `pg_enum(...)` |
-//! | domain | its base type | its base type | its base type |
+//! | domain | its base type | its base type | its base type's annotation, `postgresql.DOMAIN(name, base, create_type=False)` |
 //! | composite | `Record<string, unknown>` | `String` (read as text) | `str`, `ReadAs(PgType(...), sa.Text)` |
 //! | anything else | `unknown` (`string` for `macaddr`) | `String` (read as text) | `str`, `ReadAs(PgType(...), sa.Text)` |
 //!
@@ -65,20 +72,58 @@
 //!   same cases as Rust's `COLUMNS` (the driver would otherwise return a dict for an `hstore`,
 //!   or a string for an array type it does not know). Sized forms keep their size
 //!   (`varchar(20)` is `sa.String(20)`, `timestamp(3)` is `postgresql.TIMESTAMP(precision=3)`);
-//!   an interval with fields is a `PgType`. A table without a primary key is mapped on all its
-//!   columns; a table without columns is left out.
+//!   an interval with fields is a `PgType`. Every `PgType` is also registered with SQLAlchemy's
+//!   reflection (`"char"` and `name`, which it reads as plain strings, included), so Alembic's
+//!   autogenerate compares those columns instead of skipping them with a warning. Domains stay
+//!   domains, and, like composite types, must exist before `create_all()`. A `nextval` default
+//!   is `SERIAL` on SQLAlchemy's autoincrement column, a client-side `sa.Sequence` where
+//!   Alembic reads the column as serial, and a server default (its sequence declared in the
+//!   metadata) elsewhere; operator classes of plain columns go in `postgresql_ops`. A table
+//!   without a primary key is mapped on all its columns; a table without columns is a Core
+//!   `sa.Table` in the metadata.
 
+mod drizzle;
 mod names;
 mod rust;
 mod sqlmodel;
+mod supabase;
 mod types;
 mod typescript;
 
+pub use drizzle::drizzle;
 pub use names::{type_name, ClassNames};
 pub use rust::rust;
 pub use sqlmodel::sqlmodel;
 pub use types::{Builtin, ColumnType};
 pub use typescript::{typescript, typescript_type};
+
+use tenet_catalog::model::Catalog;
+
+/// The catalog with only the tables, views, functions and schemas of `schemas` (all when
+/// empty). Types stay, so a column of a type from elsewhere keeps its type. An unknown
+/// schema is an error naming it.
+pub fn in_schemas(catalog: &Catalog, schemas: &[String]) -> Result<Catalog, String> {
+    if schemas.is_empty() {
+        return Ok(catalog.clone());
+    }
+    if let Some(missing) = schemas
+        .iter()
+        .find(|s| !catalog.schemas.iter().any(|c| &c.name == *s))
+    {
+        let known: Vec<&str> = catalog.schemas.iter().map(|s| s.name.as_str()).collect();
+        return Err(format!(
+            "no schema named {missing:?} (the schemas are: {})",
+            known.join(", ")
+        ));
+    }
+    let keep = |schema: &String| schemas.contains(schema);
+    let mut out = catalog.clone();
+    out.schemas.retain(|s| keep(&s.name));
+    out.tables.retain(|t| keep(&t.schema));
+    out.views.retain(|v| keep(&v.schema));
+    out.functions.retain(|f| keep(&f.schema));
+    Ok(out)
+}
 
 #[cfg(test)]
 mod tests {
@@ -104,8 +149,8 @@ mod tests {
             ("character varying(20)", "`varchar(n)`"),
             ("character(3)", "`char(n)`"),
             ("\"char\"", "`\"char\"`"),
-            ("name", "`name`, `citext`"),
-            ("public.citext", "`name`, `citext`"),
+            ("name", "`name`"),
+            ("public.citext", "`citext`"),
             ("uuid", "`uuid`"),
             ("timestamp with time zone", "`timestamp with time zone`"),
             ("timestamp without time zone", "`timestamp`"),

@@ -72,6 +72,7 @@ impl ColumnType<'_> {
                 TypeKind::Enum { .. } => ColumnType::Enum(t),
                 TypeKind::Domain { base, .. } => ColumnType::of(catalog, base),
                 TypeKind::Composite { .. } => ColumnType::Composite(t),
+                TypeKind::Range { .. } => ColumnType::Other(pg.to_string()),
             };
         }
         let (name, modifier) = split_modifier(pg);

@@ -1,7 +1,8 @@
 //! `tenet gen typescript`: per table a `Row` type (what a SELECT returns), an `Insert` type
 //! (fields with a default, an identity or no NOT NULL are optional; generated columns are
 //! absent) and an `Update` type (every writable field optional). Enums become string unions.
-//! Types match what node-postgres returns.
+//! Types match what node-postgres returns. Then the `Database` type for supabase-js (see
+//! [`crate::supabase`]), whose types are those of PostgREST's JSON.
 
 use std::fmt::Write;
 
@@ -16,9 +17,9 @@ pub fn typescript_type(catalog: &Catalog, pg: &str) -> String {
 }
 
 /// Enum and table names: `billing.invoices` and `public.billing_invoices` must not both be
-/// `BillingInvoices`.
+/// `BillingInvoices`, and none may be one of the types written alongside them.
 fn names(catalog: &Catalog) -> ClassNames {
-    ClassNames::with_reserved(catalog, &["JsonValue"])
+    ClassNames::with_reserved(catalog, &["JsonValue", "Json", "Database"])
 }
 
 fn ts_type(ty: &ColumnType, names: &ClassNames) -> String {
@@ -46,7 +47,7 @@ fn ts_type(ty: &ColumnType, names: &ClassNames) -> String {
     }
 }
 
-fn property(name: &str) -> String {
+pub(crate) fn property(name: &str) -> String {
     let plain = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !name.starts_with(|c: char| c.is_ascii_digit());
     if plain {
@@ -117,5 +118,6 @@ pub fn typescript(catalog: &Catalog) -> String {
         out.push_str("}\n");
         writeln!(out, "\nexport type {name}Update = Partial<{name}Insert>;").unwrap();
     }
+    out.push_str(&crate::supabase::database(catalog));
     out
 }

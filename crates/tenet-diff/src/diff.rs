@@ -1,12 +1,21 @@
 //! The differ: compares two catalogs object by object and emits steps phase by phase.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use tenet_catalog::model::*;
 use tenet_catalog::quote::{ident, literal};
 use tenet_catalog::render::{self, Node};
 
+use crate::canon;
+use crate::casts;
+use crate::default_privileges;
+use crate::event_triggers;
+use crate::names;
+use crate::partitions;
 use crate::plan::{Hazard, Lock, Plan, Step};
+use crate::publications;
+use crate::renames;
+use crate::rules;
 use crate::table;
 
 #[derive(Debug, Clone, Default)]
@@ -19,6 +28,10 @@ pub struct Options {
 pub enum PlanError {
     #[error("the plan loses data; rerun with --allow-destructive to accept it:\n{}", describe(.0))]
     Destructive(Vec<Step>),
+    /// Columns whose type changes where PostgreSQL has no cast: no statement the plan could
+    /// emit would run.
+    #[error("{}", casts::describe_retypes(.0))]
+    NoCast(Vec<casts::Retype>),
 }
 
 fn describe(steps: &[Step]) -> String {
@@ -36,11 +49,17 @@ fn describe(steps: &[Step]) -> String {
 }
 
 /// The plan from `from` to `to`. Renames are never guessed: a renamed object is dropped and
-/// created, and so needs `allow_destructive` when it holds data.
+/// created, and so needs `allow_destructive` when it holds data, unless `to` says it was
+/// renamed (`Catalog::renames`, from `-- tenet:renamed-from` hints).
 pub fn plan(from: &Catalog, to: &Catalog, options: &Options) -> Result<Plan, PlanError> {
-    let plan = Plan {
-        steps: Differ::new(from, to).run(),
-    };
+    let (renamed, mut steps) = renames::apply(from, to);
+    let from: &Catalog = &renamed;
+    let retypes = casts::uncastable(from, to);
+    if !retypes.is_empty() {
+        return Err(PlanError::NoCast(retypes));
+    }
+    steps.extend(Differ::new(from, to).run());
+    let plan = Plan { steps };
     let destructive: Vec<Step> = plan
         .steps
         .iter()
@@ -136,8 +155,15 @@ struct Differ<'a> {
     late_function_drops: BTreeSet<String>,
     /// Tables dropped before the creates, because something new takes their name.
     early_table_drops: BTreeSet<QualifiedName>,
-    /// Steps that must wait until every table is gone or altered (old types parked aside).
-    late_drops: Vec<Step>,
+    /// Sequences released from their owning column before it goes.
+    detached_sequences: BTreeSet<QualifiedName>,
+    /// New sequences that take a name a dropped table holds.
+    sequences_after_drops: Vec<Step>,
+    /// Sequences dropped right before a new table or view takes their name.
+    early_sequence_drops: BTreeSet<QualifiedName>,
+    /// Drops of old types parked aside, ordered among the other drops (after the tables that
+    /// use them, before the functions they use).
+    late_drops: Vec<(Node, Step)>,
     /// Qualified names of enum types on either side: casts between them go through text.
     enums: BTreeSet<String>,
     steps: Vec<Step>,
@@ -151,6 +177,9 @@ impl<'a> Differ<'a> {
             recreated: BTreeSet::new(),
             late_function_drops: BTreeSet::new(),
             early_table_drops: BTreeSet::new(),
+            detached_sequences: BTreeSet::new(),
+            sequences_after_drops: Vec::new(),
+            early_sequence_drops: BTreeSet::new(),
             late_drops: Vec::new(),
             enums: from
                 .types
@@ -170,14 +199,29 @@ impl<'a> Differ<'a> {
     }
 
     fn run(mut self) -> Vec<Step> {
+        // Event triggers go first: they would fire on the plan's own DDL.
+        self.steps
+            .extend(event_triggers::early_steps(self.a.catalog, self.b.catalog));
         self.find_recreated();
+        // Rules and view triggers let go of what changes under them (functions and views
+        // dropped below, columns changed later) first.
+        let rule_steps = {
+            let cx = rules::Context::new(&self.a, &self.b, &self.recreated);
+            (rules::early_steps(&cx), rules::late_steps(&cx))
+        };
+        self.steps.extend(rule_steps.0);
         self.drop_recreated();
+        // Publications let go of what changes under them before anything changes.
+        self.steps
+            .extend(publications::early_steps(&self.a, &self.b));
         self.create_containers();
         self.change_types_and_sequences();
+        self.detach_sequences();
         let (mut fk_drops, mut other_drops) = (Vec::new(), Vec::new());
+        let recreated = table::Recreated::new(&self.a, &self.b, &self.recreated);
         for (name, old) in &self.a.tables {
             if let Some(new) = self.b.tables.get(name) {
-                let (fks, others) = table::drop_changed_parts(old, new);
+                let (fks, others) = table::drop_changed_parts(old, new, &recreated);
                 fk_drops.extend(fks);
                 other_drops.extend(others);
             } else {
@@ -188,10 +232,26 @@ impl<'a> Differ<'a> {
         self.steps.extend(fk_drops);
         self.steps.extend(other_drops);
         self.drop_tables_whose_names_are_reused();
+        self.steps.append(&mut self.sequences_after_drops);
         self.create_and_alter();
         self.add_table_parts();
+        self.steps.extend(rule_steps.1);
+        self.steps
+            .extend(publications::replica_identity_steps(&self.a, &self.b));
+        let usual_owner = usual_owner(self.a.catalog);
+        self.steps.extend(publications::late_steps(
+            &self.a,
+            &self.b,
+            usual_owner.as_deref(),
+        ));
+        // After every create (a new default would grant new objects more than the target
+        // lists), before schemas go.
+        self.steps
+            .extend(default_privileges::steps(self.a.catalog, self.b.catalog));
         self.drop_removed();
         self.comments_owners_grants();
+        self.steps
+            .extend(event_triggers::late_steps(self.a.catalog, self.b.catalog));
         self.steps
     }
 
@@ -342,7 +402,7 @@ impl<'a> Differ<'a> {
             ));
         }
         // Triggers and policies that call a dropped function go first; they come back later.
-        let recreated = table::Recreated::new(&self.a, &self.recreated);
+        let recreated = table::Recreated::new(&self.a, &self.b, &self.recreated);
         for old in self.a.tables.values() {
             if let Some(new) = self.b.tables.get(&old.qualified_name()) {
                 self.steps.extend(table::drop_callers(old, new, &recreated));
@@ -465,7 +525,7 @@ impl<'a> Differ<'a> {
                     },
                 ) if b1 == b2 && c1 == c2 => {
                     let domain = format!("ALTER DOMAIN {name}");
-                    if d1 != d2 {
+                    if !canon::same_opt_expr(d1, d2) {
                         let sql = match d2 {
                             Some(d) => format!("{domain} SET DEFAULT {d};"),
                             None => format!("{domain} DROP DEFAULT;"),
@@ -485,13 +545,16 @@ impl<'a> Differ<'a> {
                             step
                         });
                     }
-                    for check in k1.iter().filter(|c| !k2.contains(c)) {
+                    let same_check = |x: &DomainCheck, y: &DomainCheck| {
+                        x.name == y.name && canon::same_constraint(&x.definition, &y.definition)
+                    };
+                    for check in k1.iter().filter(|c| !k2.iter().any(|d| same_check(c, d))) {
                         self.steps.push(Step::new(
                             object.clone(),
                             format!("{domain} DROP CONSTRAINT {};", ident(&check.name)),
                         ));
                     }
-                    for check in k2.iter().filter(|c| !k1.contains(c)) {
+                    for check in k2.iter().filter(|c| !k1.iter().any(|d| same_check(c, d))) {
                         let sql = format!(
                             "{domain} ADD CONSTRAINT {} {};",
                             ident(&check.name),
@@ -549,19 +612,51 @@ impl<'a> Differ<'a> {
                 _ if old.kind == new.kind => {}
                 // Anything else (an enum losing values, a domain's base changing) is replaced.
                 _ => {
+                    // New functions the new type needs (a range's subtype_diff) come first;
+                    // creating them again later is a harmless CREATE OR REPLACE.
+                    for key in &new.depends_on {
+                        if let (Some(f), false) = (
+                            self.b.functions.get(key),
+                            self.a.functions.contains_key(key),
+                        ) {
+                            let sql = format!("{};", f.definition.trim_end());
+                            self.steps.push(Step::new(key.clone(), sql));
+                        }
+                    }
                     let (now, later) = replace_type(old, new, &self.a, &self.b);
                     self.steps.push(now);
-                    self.late_drops.push(later);
+                    // Ordered among the other drops: after the tables that use it, before
+                    // the functions it uses (a range's subtype_diff).
+                    let node = Node {
+                        key: type_key(old),
+                        rank: 0,
+                        depends_on: old.depends_on.clone(),
+                    };
+                    self.late_drops.push((node, later));
                 }
             }
         }
+        // A new sequence whose name an old table or index still holds waits for its drop.
+        let new_sequences: HashSet<names::Name> = self
+            .b
+            .sequences
+            .keys()
+            .filter(|n| !self.a.sequences.contains_key(*n))
+            .map(|n| (n.schema.as_str(), n.name.as_str()))
+            .collect();
+        let held = names::held_of(self.a.catalog, &new_sequences);
         for (name, new) in &self.b.sequences {
             let object = ObjectKey::relation("sequence", &name.schema, &name.name);
             match self.a.sequences.get(name) {
                 None => {
                     let mut sql = String::new();
                     render::create_sequence(&mut sql, new);
-                    self.steps.push(Step::new(object, sql));
+                    let step = Step::new(object, sql);
+                    if held.contains(&(name.schema.as_str(), name.name.as_str())) {
+                        self.sequences_after_drops.push(step);
+                    } else {
+                        self.steps.push(step);
+                    }
                 }
                 Some(old) if old.options != new.options => {
                     let o = &new.options;
@@ -614,10 +709,14 @@ impl<'a> Differ<'a> {
             }
         }
         for (name, t) in &self.b.tables {
+            let mut depends_on = table_dependencies(t);
+            if let Some(users) = self.sequence_taken_by(name) {
+                depends_on.extend(users);
+            }
             nodes.push(Node {
                 key: table_key(t),
                 rank: 3,
-                depends_on: table_dependencies(t),
+                depends_on,
             });
             work.push(match self.a.tables.get(name) {
                 None => Work::CreateTable(t),
@@ -626,10 +725,15 @@ impl<'a> Differ<'a> {
         }
         for v in self.b.views.values() {
             if self.old_view(v).is_none() {
+                let name = QualifiedName::new(&v.schema, &v.name);
+                let mut depends_on = v.depends_on.clone();
+                if let Some(users) = self.sequence_taken_by(&name) {
+                    depends_on.extend(users);
+                }
                 nodes.push(Node {
                     key: view_key(v),
                     rank: 4,
-                    depends_on: v.depends_on.clone(),
+                    depends_on,
                 });
                 work.push(Work::CreateView(v));
             }
@@ -646,6 +750,7 @@ impl<'a> Differ<'a> {
                     self.steps.push(Step::new(ObjectKey::function(f), sql));
                 }
                 Work::CreateTable(t) => {
+                    self.drop_sequence_early(&t.qualified_name());
                     let mut sql = String::new();
                     render::create_table(&mut sql, t, &self.b.table_map);
                     let mut step = Step::new(table_key(t), sql);
@@ -663,6 +768,7 @@ impl<'a> Differ<'a> {
                         .extend(table::alter(old, new, &self.b.table_map, &self.enums))
                 }
                 Work::CreateView(v) => {
+                    self.drop_sequence_early(&QualifiedName::new(&v.schema, &v.name));
                     let mut sql = String::new();
                     render::create_view(&mut sql, v);
                     self.steps.push(Step::new(view_key(v), sql));
@@ -671,9 +777,45 @@ impl<'a> Differ<'a> {
         }
     }
 
+    /// When a new table or view takes the name of a sequence that goes, the tables whose
+    /// columns use that sequence: they must let go of it (in their alteration) first.
+    fn sequence_taken_by(&self, name: &QualifiedName) -> Option<Vec<String>> {
+        if self.a.sequences.contains_key(name) && !self.b.sequences.contains_key(name) {
+            let key = ObjectKey::relation("sequence", &name.schema, &name.name);
+            let users = self
+                .a
+                .tables
+                .values()
+                .filter(|t| {
+                    t.depends_on.contains(&key) && self.b.tables.contains_key(&t.qualified_name())
+                })
+                .map(|t| table_key(t))
+                .collect();
+            return Some(users);
+        }
+        None
+    }
+
+    /// Drop the sequence whose name a new table or view takes, right before it is created.
+    fn drop_sequence_early(&mut self, name: &QualifiedName) {
+        if self.sequence_taken_by(name).is_some() && self.early_sequence_drops.insert(name.clone())
+        {
+            self.steps.push(
+                Step::new(
+                    ObjectKey::relation("sequence", &name.schema, &name.name),
+                    format!("DROP SEQUENCE {name};"),
+                )
+                .lock(Lock::AccessExclusive)
+                .hazard(Hazard::DataLoss),
+            );
+        }
+    }
+
     fn add_table_parts(&mut self) {
+        // Partitions' own indexes before the parents' indexes that attach them.
+        self.steps.extend(partitions::steps(&self.a, &self.b));
         let mut foreign_keys = Vec::new();
-        let recreated = table::Recreated::new(&self.a, &self.recreated);
+        let recreated = table::Recreated::new(&self.a, &self.b, &self.recreated);
         for (name, new) in &self.b.tables {
             let old = self.a.tables.get(name).copied();
             let (parts, fks) = table::add_parts(old, new, &recreated);
@@ -683,7 +825,12 @@ impl<'a> Differ<'a> {
         // Foreign keys last: they need the referenced keys in place.
         self.steps.extend(foreign_keys);
         for (name, s) in &self.b.sequences {
-            let old = self.a.sequences.get(name).and_then(|o| o.owned_by.as_ref());
+            let old = self
+                .a
+                .sequences
+                .get(name)
+                .filter(|_| !self.detached_sequences.contains(name))
+                .and_then(|o| o.owned_by.as_ref());
             if s.owned_by.as_ref() != old {
                 let owner = match &s.owned_by {
                     Some(c) => format!("{}.{}", c.table, ident(&c.column)),
@@ -698,8 +845,20 @@ impl<'a> Differ<'a> {
         }
         for v in self.b.views.values() {
             let old = self.old_view(v);
+            // Drops first: a new index may take the name of one that goes.
+            if let Some(old) = old {
+                for index in old
+                    .indexes
+                    .iter()
+                    .filter(|i| !v.indexes.iter().any(|x| table::same_index(x, i)))
+                {
+                    let sql = format!("DROP INDEX {};", QualifiedName::new(&v.schema, &index.name));
+                    self.steps
+                        .push(Step::new(view_key(v), sql).lock(Lock::AccessExclusive));
+                }
+            }
             for index in &v.indexes {
-                if old.is_none_or(|o| !o.indexes.contains(index)) {
+                if old.is_none_or(|o| !o.indexes.iter().any(|x| table::same_index(x, index))) {
                     self.steps.push(
                         Step::new(view_key(v), format!("{};", index.definition))
                             .lock(Lock::Share)
@@ -707,26 +866,88 @@ impl<'a> Differ<'a> {
                     );
                 }
             }
-            if let Some(old) = old {
-                for index in old.indexes.iter().filter(|i| !v.indexes.contains(i)) {
-                    let sql = format!("DROP INDEX {};", QualifiedName::new(&v.schema, &index.name));
-                    self.steps
-                        .push(Step::new(view_key(v), sql).lock(Lock::AccessExclusive));
+        }
+    }
+
+    /// A table that goes away while something new takes its name, or the name of one of its
+    /// indexes or keys (`tag` becoming `community_tag` with its key still called `tag_pkey`),
+    /// must go before anything is created. Partitions go with their parent.
+    fn drop_tables_whose_names_are_reused(&mut self) {
+        let dropped = |name: &QualifiedName| !self.b.tables.contains_key(name);
+        // The names dropped tables hold that the target holds too.
+        let going: HashSet<names::Name> = self
+            .a
+            .tables
+            .iter()
+            .filter(|(name, _)| dropped(name))
+            .flat_map(|(_, t)| names::held_by_table(t))
+            .collect();
+        let wanted = names::held_of(self.b.catalog, &going);
+        // The table whose drop takes `t` with it: its highest dropped ancestor.
+        let root = |mut t: &'a Table| {
+            while let Some(parent) = t.partition_of.as_ref().map(|p| &p.parent) {
+                match self.a.tables.get(parent) {
+                    Some(p) if dropped(parent) => t = p,
+                    _ => break,
                 }
+            }
+            t.qualified_name()
+        };
+        let mut early: BTreeSet<QualifiedName> = BTreeSet::new();
+        for (name, t) in &self.a.tables {
+            let clash = || names::held_by_table(t).any(|n| wanted.contains(&n));
+            if dropped(name) && clash() {
+                early.insert(root(t));
+            }
+        }
+        for name in &early {
+            self.steps.push(
+                Step::new(
+                    table_key(self.a.tables[name]),
+                    format!("DROP TABLE {name};"),
+                )
+                .lock(Lock::AccessExclusive)
+                .hazard(Hazard::DataLoss),
+            );
+        }
+        // With their partitions.
+        for (name, t) in &self.a.tables {
+            if early.contains(&root(t)) {
+                self.early_table_drops.insert(name.clone());
             }
         }
     }
 
-    /// A table replaced by a view or sequence of the same name must go before it is created.
-    fn drop_tables_whose_names_are_reused(&mut self) {
-        for (name, t) in &self.a.tables {
-            let reused = self.b.views.contains_key(name) || self.b.sequences.contains_key(name);
-            if reused && !self.b.tables.contains_key(name) {
-                self.early_table_drops.insert(name.clone());
+    /// Sequences that stay while the column owning them goes (its table dropped or created
+    /// again, or the column dropped): PostgreSQL would drop the sequence with its owner, so it is
+    /// released first and owned again once the new owner exists.
+    fn detach_sequences(&mut self) {
+        for (name, s) in &self.a.sequences {
+            let Some(owner) = &s.owned_by else { continue };
+            if !self.b.sequences.contains_key(name) {
+                continue;
+            }
+            let owner_goes = match (
+                self.a.tables.get(&owner.table),
+                self.b.tables.get(&owner.table),
+            ) {
+                (Some(old), Some(new)) => {
+                    table::recreated_whole(old, new)
+                        || match (old.column(&owner.column), new.column(&owner.column)) {
+                            (Some(o), Some(n)) => o.generated != n.generated,
+                            _ => true,
+                        }
+                }
+                _ => true,
+            };
+            if owner_goes {
+                self.detached_sequences.insert(name.clone());
                 self.steps.push(
-                    Step::new(table_key(t), format!("DROP TABLE {name};"))
-                        .lock(Lock::AccessExclusive)
-                        .hazard(Hazard::DataLoss),
+                    Step::new(
+                        ObjectKey::relation("sequence", &name.schema, &name.name),
+                        format!("ALTER SEQUENCE {name} OWNED BY NONE;"),
+                    )
+                    .note("released from the column it belonged to, which goes away"),
                 );
             }
         }
@@ -742,14 +963,23 @@ impl<'a> Differ<'a> {
             .keys()
             .filter(|n| !b.tables.contains_key(*n))
             .collect();
+        // Partitions go with their parent, also when it is dropped and created again.
+        let parent_dropped = |parent: &QualifiedName| {
+            dropped_tables.contains(parent)
+                || self
+                    .a
+                    .tables
+                    .get(parent)
+                    .zip(b.tables.get(parent))
+                    .is_some_and(|(o, n)| table::recreated_whole(o, n))
+        };
         for (name, t) in &self.a.tables {
             if b.tables.contains_key(name) || self.early_table_drops.contains(name) {
                 continue;
             }
-            // Partitions go with their parent.
             if t.partition_of
                 .as_ref()
-                .is_some_and(|p| dropped_tables.contains(&p.parent))
+                .is_some_and(|p| parent_dropped(&p.parent))
             {
                 continue;
             }
@@ -771,14 +1001,22 @@ impl<'a> Differ<'a> {
                         .get(&o.table)
                         .is_some_and(|t| t.column(&o.column).is_none())
             });
-            if !b.sequences.contains_key(name) && !owner_dropped {
+            if !b.sequences.contains_key(name)
+                && !owner_dropped
+                && !self.early_sequence_drops.contains(name)
+            {
                 let key = ObjectKey::relation("sequence", &name.schema, &name.name);
                 nodes.push(Node {
                     key: key.clone(),
                     rank: 1,
                     depends_on: Vec::new(),
                 });
-                drops.push(Step::new(key, format!("DROP SEQUENCE {name};")));
+                // Its value is data: the next id it would have given.
+                drops.push(
+                    Step::new(key, format!("DROP SEQUENCE {name};"))
+                        .lock(Lock::AccessExclusive)
+                        .hazard(Hazard::DataLoss),
+                );
             }
         }
         for key in &self.late_function_drops {
@@ -808,10 +1046,13 @@ impl<'a> Differ<'a> {
                 drops.push(Step::new(type_key(t), format!("DROP {kind} {name};")));
             }
         }
+        for (node, step) in std::mem::take(&mut self.late_drops) {
+            nodes.push(node);
+            drops.push(step);
+        }
         for i in render::dependency_order(&nodes).into_iter().rev() {
             self.steps.push(drops[i].clone());
         }
-        self.steps.append(&mut self.late_drops);
         let a = self.a.catalog;
         for name in self
             .a
@@ -900,6 +1141,8 @@ impl<'a> Differ<'a> {
             let meta = |o: &'a Table| Meta::new(&o.comment, &o.owner, &o.grants);
             let mut sql = meta(t).changes_from(old.map(meta), &target, &target, usual_owner);
             sql.push_str(&table::part_comments(old, t));
+            let table_acl_changed = old.is_some_and(|o| o.grants != t.grants);
+            sql.push_str(&table::column_grants(old, t, table_acl_changed));
             out.extend(step(table_key(t), sql));
         }
         for v in self.b.views.values() {
@@ -946,7 +1189,9 @@ impl<'a> Differ<'a> {
                 .filter(|_| !self.recreated.contains(key));
             let target = format!("{} {}", f.kind.to_uppercase(), f.signature());
             let meta = |o: &'a Function| Meta::new(&o.comment, &o.owner, &o.grants);
-            let sql = meta(f).changes_from(old.map(|o| meta(o)), &target, &target, usual_owner);
+            let grant_target = f.privilege_target();
+            let sql =
+                meta(f).changes_from(old.map(|o| meta(o)), &target, &grant_target, usual_owner);
             out.extend(step(key.clone(), sql));
         }
         self.steps.extend(out);
@@ -1158,15 +1403,16 @@ fn table_dependencies(t: &Table) -> Vec<String> {
         .collect()
 }
 
+/// The definitions last: comparing two that differ as text means parsing both.
 fn same_view(a: &View, b: &View) -> bool {
     a.materialized == b.materialized
-        && a.definition == b.definition
         && a.options == b.options
         && a.columns.len() == b.columns.len()
         && a.columns
             .iter()
             .zip(&b.columns)
             .all(|(x, y)| x.name == y.name && x.data_type == y.data_type)
+        && canon::same_statement(&a.definition, &b.definition)
 }
 
 fn same_collation(a: &Collation, b: &Collation) -> bool {
@@ -1240,12 +1486,50 @@ fn replace_type(old: &Type, new: &Type, a: &Side, b: &Side) -> (Step, Step) {
         "TYPE"
     };
     let mut sql = format!("ALTER {kind} {name} RENAME TO {};\n", ident(&parked.name));
+    // A range's multirange and the constructors named after both go aside with it, so the
+    // new range can take their names.
+    let old_multirange = match &old.kind {
+        TypeKind::Range {
+            multirange,
+            subtype,
+            ..
+        } => {
+            let parked_multirange = ident(&format!("{}__tenet_old_multirange", old.name));
+            let old_name = QualifiedName::new(&old.schema, &old.name);
+            for args in [
+                format!("{subtype}, {subtype}"),
+                format!("{subtype}, {subtype}, text"),
+            ] {
+                sql.push_str(&format!(
+                    "ALTER FUNCTION {old_name}({args}) RENAME TO {};\n",
+                    ident(&parked.name)
+                ));
+            }
+            for args in [
+                String::new(),
+                format!("{parked}"),
+                format!("VARIADIC {parked}[]"),
+            ] {
+                sql.push_str(&format!(
+                    "ALTER FUNCTION {multirange}({args}) RENAME TO {parked_multirange};\n"
+                ));
+            }
+            sql.push_str(&format!(
+                "ALTER TYPE {multirange} RENAME TO {parked_multirange};\n"
+            ));
+            Some(multirange.as_str())
+        }
+        _ => None,
+    };
     render::create_type(&mut sql, new);
     let array = format!("{name}[]");
     // Columns that exist now and keep the type; new columns are added with the new type later.
     for t in a.tables.values() {
         for c in &t.columns {
-            if c.inherited || (c.data_type != name.to_string() && c.data_type != array) {
+            let of_type = c.data_type == name.to_string()
+                || c.data_type == array
+                || Some(c.data_type.as_str()) == old_multirange;
+            if c.inherited || !of_type {
                 continue;
             }
             let kept = b

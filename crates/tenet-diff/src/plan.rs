@@ -69,6 +69,11 @@ pub struct Step {
     /// False for statements PostgreSQL refuses inside a transaction block
     /// (`CREATE INDEX CONCURRENTLY`, `ALTER TYPE ... ADD VALUE` before its use).
     pub transactional: bool,
+    /// True for a step that must run in a transaction of its own, committed apart from the
+    /// steps before it: `VALIDATE CONSTRAINT`, so its scan never runs under the stronger lock
+    /// the `NOT VALID` constraint was added with (tenet-migrate gives it its own segment).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own_transaction: bool,
     /// Why this form was chosen, when it is not the obvious one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -82,6 +87,7 @@ impl Step {
             lock: None,
             hazards: Vec::new(),
             transactional: true,
+            own_transaction: false,
             note: None,
         }
     }
@@ -98,6 +104,10 @@ impl Step {
     }
     pub fn outside_transaction(mut self) -> Step {
         self.transactional = false;
+        self
+    }
+    pub fn own_transaction(mut self) -> Step {
+        self.own_transaction = true;
         self
     }
     pub fn note(mut self, note: impl Into<String>) -> Step {
@@ -123,6 +133,9 @@ pub const LOCK_TIMEOUT: &str = "5s";
 /// target schema was loaded into PostgreSQL, which checked every body there).
 pub const SESSION_SETTINGS: &str = "SET lock_timeout = '5s';\nSET check_function_bodies = false;";
 
+/// [`SESSION_SETTINGS`] for a migration file: the migrator owns `lock_timeout`.
+const MIGRATION_SETTINGS: &str = "SET check_function_bodies = false;";
+
 impl Plan {
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
@@ -131,10 +144,20 @@ impl Plan {
     /// The plan as a script: session settings first, then each step under a comment with its
     /// lock and hazards. Empty when there is nothing to do.
     pub fn to_sql(&self) -> String {
+        self.script(SESSION_SETTINGS)
+    }
+
+    /// The plan as a migration file: like [`Plan::to_sql`] without the `lock_timeout`, which
+    /// the migrator sets (`--lock-timeout`) when it runs the file.
+    pub fn to_migration_sql(&self) -> String {
+        self.script(MIGRATION_SETTINGS)
+    }
+
+    fn script(&self, settings: &str) -> String {
         if self.steps.is_empty() {
             return String::new();
         }
-        let mut out = format!("{SESSION_SETTINGS}\n");
+        let mut out = format!("{settings}\n");
         for step in &self.steps {
             let mut notes: Vec<String> = Vec::new();
             if let Some(lock) = step.lock {
@@ -143,6 +166,9 @@ impl Plan {
             notes.extend(step.hazards.iter().map(|h| h.describe().to_string()));
             if !step.transactional {
                 notes.push("runs outside a transaction".into());
+            }
+            if step.own_transaction {
+                notes.push("in a transaction of its own".into());
             }
             write!(out, "\n-- {}", step.object).unwrap();
             if !notes.is_empty() {

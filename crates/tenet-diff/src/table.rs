@@ -7,6 +7,7 @@ use tenet_catalog::model::*;
 use tenet_catalog::quote::ident;
 use tenet_catalog::render;
 
+use crate::canon;
 use crate::diff::{comment_sql, table_key, view_key, Side};
 use crate::plan::{Hazard, Lock, Step};
 
@@ -24,7 +25,7 @@ pub fn shape_changes(old: &Table, new: &Table) -> bool {
 }
 
 /// A change PostgreSQL cannot make in place: the table is dropped and created again.
-fn recreated_whole(old: &Table, new: &Table) -> bool {
+pub(crate) fn recreated_whole(old: &Table, new: &Table) -> bool {
     old.partition_by != new.partition_by || old.partition_of.is_some() != new.partition_of.is_some()
 }
 
@@ -48,9 +49,27 @@ fn drop_constraint(t: &Table, c: &Constraint) -> Step {
 
 /// Same constraint, perhaps differing only in whether it has been validated yet.
 fn same_constraint(a: &Constraint, b: &Constraint) -> bool {
-    strip_not_valid(&a.definition) == strip_not_valid(&b.definition)
-        && a.kind == b.kind
+    canon::same_constraint(
+        strip_not_valid(&a.definition),
+        strip_not_valid(&b.definition),
+    ) && a.kind == b.kind
         && (a.validated == b.validated || (!a.validated && b.validated))
+}
+
+/// Same index; its comment is compared on its own.
+pub(crate) fn same_index(a: &Index, b: &Index) -> bool {
+    a.name == b.name && canon::same_statement(&a.definition, &b.definition)
+}
+
+fn same_trigger(a: &Trigger, b: &Trigger) -> bool {
+    a.name == b.name && canon::same_statement(&a.definition, &b.definition)
+}
+
+/// Same policy, comment aside.
+fn same_policy(a: &Policy, b: &Policy) -> bool {
+    (&a.name, &a.command, a.permissive, &a.roles) == (&b.name, &b.command, b.permissive, &b.roles)
+        && canon::same_opt_expr(&a.using, &b.using)
+        && canon::same_opt_expr(&a.with_check, &b.with_check)
 }
 
 fn strip_not_valid(definition: &str) -> &str {
@@ -65,13 +84,15 @@ fn policy_alterable(a: &Policy, b: &Policy) -> bool {
 }
 
 /// How SQL text names the functions and views that are dropped and created again: a trigger
-/// or policy that mentions one must be dropped first and created again too.
+/// or policy that mentions one must be dropped first and created again too. Also the tables
+/// dropped and created whole, whose foreign keys from other tables must go and come back.
 pub struct Recreated {
     mentions: Vec<String>,
+    tables: BTreeSet<QualifiedName>,
 }
 
 impl Recreated {
-    pub fn new(a: &Side, recreated: &BTreeSet<String>) -> Recreated {
+    pub fn new(a: &Side, b: &Side, recreated: &BTreeSet<String>) -> Recreated {
         let functions = recreated
             .iter()
             .filter_map(|key| a.functions.get(key))
@@ -81,12 +102,30 @@ impl Recreated {
             .values()
             .filter(|v| recreated.contains(&view_key(v)))
             .map(|v| QualifiedName::new(&v.schema, &v.name).to_string());
+        let tables = a
+            .tables
+            .iter()
+            .filter(|(name, old)| {
+                b.tables
+                    .get(*name)
+                    .is_some_and(|new| recreated_whole(old, new))
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
         Recreated {
             mentions: functions.chain(views).collect(),
+            tables,
         }
     }
 
-    fn mentioned_in(&self, text: &str) -> bool {
+    /// A foreign key to a table that is dropped and created again goes with it.
+    fn references_recreated(&self, c: &Constraint) -> bool {
+        c.references
+            .as_ref()
+            .is_some_and(|r| self.tables.contains(&r.table))
+    }
+
+    pub(crate) fn mentioned_in(&self, text: &str) -> bool {
         self.mentions.iter().any(|m| text.contains(m.as_str()))
     }
 
@@ -134,18 +173,24 @@ pub fn drop_callers(old: &Table, new: &Table, recreated: &Recreated) -> Vec<Step
 
 /// Constraints, indexes, triggers and policies of `old` that change or go away, as
 /// `(foreign key drops, other drops)`: every foreign key must go before the keys it references.
-pub fn drop_changed_parts(old: &Table, new: &Table) -> (Vec<Step>, Vec<Step>) {
+pub fn drop_changed_parts(
+    old: &Table,
+    new: &Table,
+    recreated: &Recreated,
+) -> (Vec<Step>, Vec<Step>) {
     let name = old.qualified_name();
     let key = table_key(old);
     let (mut fks, mut others) = (Vec::new(), Vec::new());
     if recreated_whole(old, new) {
         return (drop_foreign_keys(old), others);
     }
+    let touched = touched_columns(old, new);
     for c in &old.constraints {
-        let keep = new
-            .constraints
-            .iter()
-            .any(|n| n.name == c.name && same_constraint(c, n));
+        let keep = !recreated.references_recreated(c)
+            && new
+                .constraints
+                .iter()
+                .any(|n| n.name == c.name && same_constraint(c, n));
         if !keep {
             let step = drop_constraint(old, c);
             if c.kind == ConstraintKind::ForeignKey {
@@ -155,8 +200,14 @@ pub fn drop_changed_parts(old: &Table, new: &Table) -> (Vec<Step>, Vec<Step>) {
             }
         }
     }
+    let reused: Vec<&str> = new
+        .constraints
+        .iter()
+        .filter_map(|c| reusable_index(old, new, c))
+        .map(|i| i.name.as_str())
+        .collect();
     for i in &old.indexes {
-        if !new.indexes.contains(i) {
+        if !new.indexes.iter().any(|n| same_index(i, n)) && !reused.contains(&i.name.as_str()) {
             let index = QualifiedName::new(&old.schema, &i.name);
             // A partitioned index cannot be dropped concurrently.
             let step = if old.partition_by.is_some() {
@@ -170,11 +221,8 @@ pub fn drop_changed_parts(old: &Table, new: &Table) -> (Vec<Step>, Vec<Step>) {
         }
     }
     for t in &old.triggers {
-        let same = new
-            .triggers
-            .iter()
-            .any(|n| n.name == t.name && n.definition == t.definition);
-        if !same {
+        let same = new.triggers.iter().any(|n| same_trigger(t, n));
+        if !same || mentions_any(&t.definition, &touched) {
             others.push(
                 Step::new(
                     key.clone(),
@@ -189,7 +237,7 @@ pub fn drop_changed_parts(old: &Table, new: &Table) -> (Vec<Step>, Vec<Step>) {
             .policies
             .iter()
             .any(|n| n.name == p.name && policy_alterable(p, n));
-        if !alterable {
+        if !alterable || policy_mentions_any(p, &touched) {
             others.push(
                 Step::new(
                     key.clone(),
@@ -200,6 +248,87 @@ pub fn drop_changed_parts(old: &Table, new: &Table) -> (Vec<Step>, Vec<Step>) {
         }
     }
     (fks, others)
+}
+
+/// `PRIMARY KEY (a, b)` or `UNIQUE (a, b)`: a key an index can back as it is.
+fn plain_key(c: &Constraint) -> Option<&'static str> {
+    let kind = match c.kind {
+        ConstraintKind::PrimaryKey => "PRIMARY KEY",
+        ConstraintKind::Unique => "UNIQUE",
+        _ => return None,
+    };
+    let columns: Vec<String> = c.columns.iter().map(|x| ident(x)).collect();
+    (c.definition == format!("{kind} ({})", columns.join(", ")) && !c.deferrable).then_some(kind)
+}
+
+/// An index of `old` that goes away while a new key of `new` could be made from it as it is
+/// (`ADD CONSTRAINT ... USING INDEX`, which also renames it): unique, btree, the key's
+/// columns in order, nothing else. Only on plain tables, the only ones USING INDEX takes.
+fn reusable_index<'t>(old: &'t Table, new: &Table, c: &Constraint) -> Option<&'t Index> {
+    // Cheap tests first: this runs for every key of every table.
+    if old.indexes.is_empty() || old.constraints.iter().any(|o| o.name == c.name) {
+        return None;
+    }
+    if old.partition_by.is_some() || old.partition_of.is_some() || recreated_whole(old, new) {
+        return None;
+    }
+    plain_key(c)?;
+    let columns: Vec<String> = c.columns.iter().map(|x| ident(x)).collect();
+    let backs = |i: &Index| {
+        i.definition
+            == format!(
+                "CREATE UNIQUE INDEX {} ON {} USING btree ({})",
+                ident(&i.name),
+                old.qualified_name(),
+                columns.join(", ")
+            )
+            && !new.indexes.iter().any(|n| n.name == i.name)
+    };
+    let index = old.indexes.iter().find(|i| backs(i))?;
+    // The first new key that can use it gets it.
+    let first = new.constraints.iter().find(|k| {
+        k.definition == c.definition
+            && k.kind == c.kind
+            && !old.constraints.iter().any(|o| o.name == k.name)
+    });
+    (first.map(|k| &k.name) == Some(&c.name)).then_some(index)
+}
+
+/// Columns of `old` that are dropped or change type: PostgreSQL refuses both while a policy or
+/// trigger uses the column, so those go first and come back after.
+fn touched_columns(old: &Table, new: &Table) -> Vec<String> {
+    old.columns
+        .iter()
+        .filter(|c| match new.column(&c.name) {
+            None => true,
+            Some(n) => {
+                n.data_type != c.data_type
+                    || n.collation != c.collation
+                    || n.generated != c.generated
+            }
+        })
+        .map(|c| ident(&c.name))
+        .collect()
+}
+
+/// Whether SQL text names one of `columns` (quoted as identifiers). A match inside a string
+/// literal only costs a needless drop and create, never a failure.
+fn mentions_any(text: &str, columns: &[String]) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    columns.iter().any(|column| {
+        text.match_indices(column.as_str()).any(|(at, m)| {
+            let before = text[..at].chars().next_back();
+            let after = text[at + m.len()..].chars().next();
+            !before.is_some_and(word) && !after.is_some_and(word)
+        })
+    })
+}
+
+fn policy_mentions_any(p: &Policy, columns: &[String]) -> bool {
+    [&p.using, &p.with_check]
+        .into_iter()
+        .flatten()
+        .any(|e| mentions_any(e, columns))
 }
 
 /// Column changes and table-level settings of a table that exists on both sides.
@@ -318,7 +447,7 @@ pub fn alter(
             }
             steps.push(step);
         }
-        if o.default != c.default || default_dropped {
+        if !canon::same_opt_expr(&o.default, &c.default) || default_dropped {
             match &c.default {
                 Some(d) => steps.push(alter(format!("ALTER COLUMN {column} SET DEFAULT {d}"))),
                 None if !default_dropped => {
@@ -433,9 +562,10 @@ fn set_not_null(t: &Table, c: &Column) -> Vec<Step> {
     vec![
         Step::new(key.clone(), format!("ALTER TABLE {name} ADD CONSTRAINT {check} CHECK ({column} IS NOT NULL) NOT VALID;"))
             .lock(Lock::AccessExclusive)
-            .note("SET NOT NULL through a validated CHECK, so the scan runs under a weaker lock"),
+            .note("SET NOT NULL through a CHECK validated in a transaction of its own, so the scan runs under a weaker lock"),
         Step::new(key.clone(), format!("ALTER TABLE {name} VALIDATE CONSTRAINT {check};"))
             .lock(Lock::ShareUpdateExclusive)
+            .own_transaction()
             .hazard(Hazard::TableScan)
             .hazard(Hazard::MayFailOnExistingRows),
         Step::new(
@@ -513,9 +643,12 @@ pub fn add_parts(
     let (mut parts, mut fks) = (Vec::new(), Vec::new());
     let old = old.filter(|o| !recreated_whole(o, new));
     let existing = old.is_some();
+    let touched = old.map(|o| touched_columns(o, new)).unwrap_or_default();
 
     for c in &new.constraints {
-        let before = old.and_then(|o| o.constraints.iter().find(|x| x.name == c.name));
+        let before = old
+            .and_then(|o| o.constraints.iter().find(|x| x.name == c.name))
+            .filter(|b| !recreated.references_recreated(b));
         let target = if c.kind == ConstraintKind::ForeignKey {
             &mut fks
         } else {
@@ -530,18 +663,37 @@ pub fn add_parts(
                             format!("ALTER TABLE {name} VALIDATE CONSTRAINT {};", ident(&c.name)),
                         )
                         .lock(Lock::ShareUpdateExclusive)
+                        .own_transaction()
                         .hazard(Hazard::TableScan)
                         .hazard(Hazard::MayFailOnExistingRows),
                     );
                 }
             }
             _ if !existing && render::inline_constraint(new, c) => {}
-            _ => target.extend(add_constraint(new, c, existing)),
+            _ => match old.and_then(|o| reusable_index(o, new, c)) {
+                Some(index) => target.push(
+                    Step::new(
+                        key.clone(),
+                        format!(
+                            "ALTER TABLE {name} ADD CONSTRAINT {} {} USING INDEX {};",
+                            ident(&c.name),
+                            plain_key(c).unwrap_or_default(),
+                            ident(&index.name)
+                        ),
+                    )
+                    .lock(Lock::AccessExclusive)
+                    .note(format!(
+                        "made from the existing unique index {}",
+                        index.name
+                    )),
+                ),
+                None => target.extend(add_constraint(new, c, existing)),
+            },
         }
     }
     let partitioned = new.partition_by.is_some();
     for i in &new.indexes {
-        if old.is_some_and(|o| o.indexes.contains(i)) {
+        if old.is_some_and(|o| o.indexes.iter().any(|x| same_index(x, i))) {
             continue;
         }
         let sql = render::create_index(i, partitioned);
@@ -568,7 +720,11 @@ pub fn add_parts(
         let before = old.and_then(|o| o.triggers.iter().find(|x| x.name == t.name));
         let recreate = match before {
             None => true,
-            Some(b) => b.definition != t.definition || recreated.called_by_trigger(b),
+            Some(b) => {
+                !same_trigger(b, t)
+                    || recreated.called_by_trigger(b)
+                    || mentions_any(&b.definition, &touched)
+            }
         };
         if recreate {
             let mut sql = format!("{};", t.definition);
@@ -600,8 +756,12 @@ pub fn add_parts(
     for p in &new.policies {
         let before = old.and_then(|o| o.policies.iter().find(|x| x.name == p.name));
         match before {
-            Some(b) if policy_alterable(b, p) && !recreated.called_by_policy(b) => {
-                if b != p {
+            Some(b)
+                if policy_alterable(b, p)
+                    && !recreated.called_by_policy(b)
+                    && !policy_mentions_any(b, &touched) =>
+            {
+                if !same_policy(b, p) {
                     parts.push(
                         Step::new(key.clone(), alter_policy(new, p)).lock(Lock::AccessExclusive),
                     );
@@ -660,6 +820,14 @@ fn add_constraint(t: &Table, c: &Constraint, existing: bool) -> Vec<Step> {
         return vec![Step::new(key, add(&c.definition)).lock(lock)];
     }
     match c.kind {
+        // PostgreSQL refuses NOT VALID foreign keys on partitioned tables.
+        ConstraintKind::ForeignKey if t.partition_by.is_some() => {
+            vec![Step::new(key, add(strip_not_valid(&c.definition)))
+                .lock(Lock::ShareRowExclusive)
+                .hazard(Hazard::TableScan)
+                .hazard(Hazard::MayFailOnExistingRows)
+                .note("a partitioned table takes no NOT VALID foreign key: checked as it is added")]
+        }
         ConstraintKind::Check | ConstraintKind::ForeignKey => {
             let definition = strip_not_valid(&c.definition);
             let lock = if c.kind == ConstraintKind::ForeignKey {
@@ -670,7 +838,7 @@ fn add_constraint(t: &Table, c: &Constraint, existing: bool) -> Vec<Step> {
             let mut steps = vec![
                 Step::new(key.clone(), add(&format!("{definition} NOT VALID")))
                     .lock(lock)
-                    .note("added NOT VALID, then validated without blocking writes"),
+                    .note("added NOT VALID, then validated in a transaction of its own, without blocking writes"),
             ];
             if c.validated {
                 steps.push(
@@ -679,6 +847,7 @@ fn add_constraint(t: &Table, c: &Constraint, existing: bool) -> Vec<Step> {
                         format!("ALTER TABLE {name} VALIDATE CONSTRAINT {constraint};"),
                     )
                     .lock(Lock::ShareUpdateExclusive)
+                    .own_transaction()
                     .hazard(Hazard::TableScan)
                     .hazard(Hazard::MayFailOnExistingRows),
                 );
@@ -731,6 +900,7 @@ fn add_constraint(t: &Table, c: &Constraint, existing: bool) -> Vec<Step> {
 pub fn part_comments(old: Option<&Table>, new: &Table) -> String {
     let name = new.qualified_name();
     let old = old.filter(|o| !recreated_whole(o, new));
+    let touched = old.map(|o| touched_columns(o, new)).unwrap_or_default();
     let mut sql = String::new();
     let mut compare = |target: String, before: Option<&Option<String>>, after: &Option<String>| {
         if before.cloned().unwrap_or_default() != *after {
@@ -761,11 +931,7 @@ pub fn part_comments(old: Option<&Table>, new: &Table) -> String {
     }
     for i in &new.indexes {
         let before = old
-            .and_then(|o| {
-                o.indexes
-                    .iter()
-                    .find(|x| x.name == i.name && x.definition == i.definition)
-            })
+            .and_then(|o| o.indexes.iter().find(|x| same_index(x, i)))
             .map(|x| &x.comment);
         compare(
             format!("INDEX {}", QualifiedName::new(&new.schema, &i.name)),
@@ -778,7 +944,7 @@ pub fn part_comments(old: Option<&Table>, new: &Table) -> String {
             .and_then(|o| {
                 o.triggers
                     .iter()
-                    .find(|x| x.name == t.name && x.definition == t.definition)
+                    .find(|x| same_trigger(x, t) && !mentions_any(&x.definition, &touched))
             })
             .map(|x| &x.comment);
         compare(
@@ -790,9 +956,9 @@ pub fn part_comments(old: Option<&Table>, new: &Table) -> String {
     for p in &new.policies {
         let before = old
             .and_then(|o| {
-                o.policies
-                    .iter()
-                    .find(|x| x.name == p.name && policy_alterable(x, p))
+                o.policies.iter().find(|x| {
+                    x.name == p.name && policy_alterable(x, p) && !policy_mentions_any(x, &touched)
+                })
             })
             .map(|x| &x.comment);
         compare(
@@ -800,6 +966,43 @@ pub fn part_comments(old: Option<&Table>, new: &Table) -> String {
             before,
             &p.comment,
         );
+    }
+    sql
+}
+
+/// Column-level privileges that changed, after the table's own (`table_acl_changed`: a
+/// table-level REVOKE also took the privilege from every column, so those are restated). Each
+/// changed column is revoked from everyone who held a privilege on it, then granted exactly.
+pub fn column_grants(old: Option<&Table>, new: &Table, table_acl_changed: bool) -> String {
+    let name = new.qualified_name().to_string();
+    let old = old.filter(|o| !recreated_whole(o, new));
+    let touched = old.map(|o| touched_columns(o, new)).unwrap_or_default();
+    let mut sql = String::new();
+    for c in &new.columns {
+        let before = old
+            .and_then(|o| o.column(&c.name))
+            .and_then(|x| x.grants.clone());
+        let recreated = touched.contains(&ident(&c.name));
+        if before == c.grants && !(c.grants.is_some() && (table_acl_changed || recreated)) {
+            continue;
+        }
+        let grantees: BTreeSet<&str> = before
+            .iter()
+            .flatten()
+            .map(|g| g.grantee.as_str())
+            .collect();
+        for grantee in grantees {
+            let grantee = if grantee == "PUBLIC" {
+                "PUBLIC".to_string()
+            } else {
+                ident(grantee)
+            };
+            sql.push_str(&format!(
+                "REVOKE ALL ({}) ON TABLE {name} FROM {grantee};\n",
+                ident(&c.name)
+            ));
+        }
+        render::column_grant_statements(&mut sql, &name, &c.name, &c.grants);
     }
     sql
 }

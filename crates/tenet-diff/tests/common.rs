@@ -11,15 +11,80 @@ use tenet_testkit::test_db;
 pub fn catalog_of(name: &str, sql: &str) -> Result<(tenet_pg::ScratchDb, Catalog), String> {
     let db = test_db();
     let mut client = db.connect().map_err(|e| e.to_string())?;
-    source::apply_script(&mut client, Path::new(name), sql).map_err(|e| e.to_string())?;
+    source::apply_script_trusted(&mut client, Path::new(name), sql).map_err(|e| e.to_string())?;
     let catalog = inspect(&mut client).map_err(|e| e.to_string())?;
     Ok((db, catalog))
 }
 
 /// Run the property for one direction; `Err` says why it does not hold.
 pub fn check_direction(name: &str, from_sql: &str, to_sql: &str) -> Result<Outcome, String> {
+    run_direction(name, from_sql, to_sql).map(|(outcome, _, _)| outcome)
+}
+
+/// [`check_direction`], and then `pg_dump -s` of the planned database must equal that of the
+/// target's.
+pub fn check_direction_and_dump(
+    name: &str,
+    from_sql: &str,
+    to_sql: &str,
+) -> Result<Outcome, String> {
+    let (outcome, planned, target) = run_direction(name, from_sql, to_sql)?;
+    let (got, want) = (schema_dump(&planned), schema_dump(&target));
+    if got != want {
+        let first = got
+            .lines()
+            .zip(want.lines())
+            .position(|(g, w)| g != w)
+            .unwrap_or(got.lines().count().min(want.lines().count()));
+        let around = |text: &str| -> String {
+            let lines: Vec<&str> = text.lines().collect();
+            lines[first.saturating_sub(4)..(first + 4).min(lines.len())].join("\n")
+        };
+        return Err(format!(
+            "pg_dump differs at line {}\n--- target ---\n{}\n--- planned ---\n{}\n--- plan ---\n{}",
+            first + 1,
+            around(&want),
+            around(&got),
+            outcome.plan.to_sql()
+        ));
+    }
+    Ok(outcome)
+}
+
+/// `pg_dump --schema-only` without comments, settings and blank lines.
+pub fn schema_dump(db: &tenet_pg::ScratchDb) -> String {
+    let out = std::process::Command::new("pg_dump")
+        .args(["--schema-only", "--no-owner", "--no-privileges", "--dbname"])
+        .arg(db.url())
+        .output()
+        .expect("pg_dump runs");
+    assert!(
+        out.status.success(),
+        "pg_dump failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| {
+            !l.is_empty()
+                && !l.starts_with("--")
+                && !l.starts_with("SET ")
+                // pg_dump's random `\restrict` key.
+                && !l.starts_with("\\restrict")
+                && !l.starts_with("\\unrestrict")
+                && !l.starts_with("SELECT pg_catalog.set_config")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn run_direction(
+    name: &str,
+    from_sql: &str,
+    to_sql: &str,
+) -> Result<(Outcome, tenet_pg::ScratchDb, tenet_pg::ScratchDb), String> {
     let (db, from) = catalog_of(&format!("{name} (from)"), from_sql)?;
-    let (_to_db, to) = catalog_of(&format!("{name} (to)"), to_sql)?;
+    let (to_db, to) = catalog_of(&format!("{name} (to)"), to_sql)?;
     let options = Options {
         allow_destructive: true,
     };
@@ -53,10 +118,11 @@ pub fn check_direction(name: &str, from_sql: &str, to_sql: &str) -> Result<Outco
         ));
     }
     if column_order_only {
-        return Ok(Outcome {
+        let outcome = Outcome {
             plan,
             column_order_differs: true,
-        });
+        };
+        return Ok((outcome, db, to_db));
     }
     // Once applied, there is nothing left to do.
     let again = tenet_diff::plan(&after, &to, &options).map_err(|e| e.to_string())?;
@@ -66,10 +132,11 @@ pub fn check_direction(name: &str, from_sql: &str, to_sql: &str) -> Result<Outco
             again.to_sql()
         ));
     }
-    Ok(Outcome {
+    let outcome = Outcome {
         plan,
         column_order_differs: false,
-    })
+    };
+    Ok((outcome, db, to_db))
 }
 
 pub struct Outcome {

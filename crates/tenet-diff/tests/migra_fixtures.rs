@@ -3,13 +3,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-fn corpus_dir() -> PathBuf {
-    std::env::var_os("TENET_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"))
-}
+use std::path::PathBuf;
 
 /// Roles the fixtures grant to; roles are cluster-wide.
 fn create_roles() {
@@ -22,11 +16,10 @@ fn create_roles() {
 
 #[test]
 fn every_fixture_pair_plans_correctly_both_ways() {
-    let fixtures = corpus_dir().join("migra-fixtures");
-    let Ok(entries) = std::fs::read_dir(&fixtures) else {
-        eprintln!("corpus not present at {}: skipped", fixtures.display());
+    let Some(fixtures) = tenet_testkit::corpus("migra-fixtures") else {
         return;
     };
+    let entries = std::fs::read_dir(&fixtures).unwrap();
     create_roles();
     let mut cases: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
     cases.sort();

@@ -221,6 +221,43 @@ fn table_grants_change_grantee_by_grantee_without_naming_the_owner() {
 }
 
 #[test]
+fn column_grants_granted_revoked_and_kept_across_table_revokes() {
+    let role = "do $$ begin create role tenet_diff_app nologin; exception when duplicate_object or unique_violation then null; end $$;
+         do $$ begin create role tenet_diff_admin nologin; exception when duplicate_object or unique_violation then null; end $$;";
+    // b: a table-level SELECT revoked from the app role must not take its column SELECT with it.
+    let from = format!("{role} create table a (x int, secret text, note text);
+         grant select (x, secret), update (note) on a to tenet_diff_app;
+         create table b (x int, y int); grant select on b to tenet_diff_app; grant select (y) on b to tenet_diff_admin;");
+    let to = format!("{role} create table a (x int, secret text, note text, added int);
+         grant select (x), insert (note, added) on a to tenet_diff_app;
+         grant references (x) on a to tenet_diff_admin with grant option;
+         create table b (x int, y int); grant select (x) on b to tenet_diff_app; grant select (y) on b to tenet_diff_admin;
+         create table c (id int); grant update (id) on c to public;");
+    pair("column grants", &from, &to);
+    let (_a, from) = common::catalog_of(
+        "column grants from",
+        &format!("{role} create table a (x int, secret text);"),
+    )
+    .unwrap();
+    let (_b, to) = common::catalog_of(
+        "column grants to",
+        &format!(
+            "{role} create table a (x int, secret text); grant select (x) on a to tenet_diff_app;"
+        ),
+    )
+    .unwrap();
+    let up = plan(&from, &to, &Options::default()).unwrap();
+    assert_eq!(
+        up.steps
+            .iter()
+            .filter(|s| !s.object.starts_with("role "))
+            .map(|s| s.sql.trim())
+            .collect::<Vec<_>>(),
+        vec!["GRANT SELECT (x) ON TABLE public.a TO tenet_diff_app;"]
+    );
+}
+
+#[test]
 fn partitions_attached_detached_and_inheritance() {
     pair(
         "partitions",

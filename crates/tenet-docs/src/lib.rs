@@ -10,6 +10,11 @@ use std::fmt::Write;
 use tenet_catalog::model::*;
 use tenet_config::Tenancy;
 
+mod functions;
+mod mermaid;
+
+pub use mermaid::{mermaid, mermaid_name, MAX_DIAGRAM};
+
 /// A persistence decision (an entry of the decision log) and the tables it touched.
 pub struct Decision {
     /// The entry's heading, e.g. `20261130063448 create_users_and_tasks`.
@@ -45,8 +50,13 @@ pub fn markdown_with_decisions(
     );
     section(
         &mut out,
+        "Functions and Procedures",
+        functions::section(catalog),
+    );
+    section(
+        &mut out,
         "Entity-Relationship Diagram",
-        format!("```mermaid\n{}```\n", mermaid(catalog)),
+        mermaid::section(catalog),
     );
     out
 }
@@ -75,10 +85,28 @@ fn cell(text: &str) -> String {
 
 fn entities(c: &Catalog, decisions: &[Decision]) -> String {
     let mut out = String::new();
-    for t in &c.tables {
+    // Partitions are listed under their parent, not as entities of their own.
+    for t in c.tables.iter().filter(|t| t.partition_of.is_none()) {
         writeln!(out, "### {}\n", short(&t.schema, &t.name)).unwrap();
         if let Some(comment) = &t.comment {
             writeln!(out, "{}\n", comment.trim()).unwrap();
+        }
+        if let Some(by) = &t.partition_by {
+            let partitions: Vec<String> = c
+                .tables
+                .iter()
+                .filter_map(|p| {
+                    let of = p.partition_of.as_ref()?;
+                    (of.parent.schema == t.schema && of.parent.name == t.name)
+                        .then(|| format!("`{}` ({})", short(&p.schema, &p.name), cell(&of.bound)))
+                })
+                .collect();
+            let listed = if partitions.is_empty() {
+                "none yet".to_string()
+            } else {
+                partitions.join(", ")
+            };
+            writeln!(out, "Partitioned by {}. Partitions: {listed}.\n", cell(by)).unwrap();
         }
         let qualified = format!("{}.{}", t.schema, t.name);
         let links: Vec<String> = decisions
@@ -306,7 +334,8 @@ fn indexing(c: &Catalog, tenancy: Option<&Tenancy>) -> String {
 
 fn integrity(c: &Catalog) -> String {
     let mut out = String::new();
-    for t in &c.tables {
+    // A partition's columns and NOT NULLs are its parent's.
+    for t in c.tables.iter().filter(|t| t.partition_of.is_none()) {
         let mut lines = Vec::new();
         let required: Vec<&str> = t
             .columns
@@ -411,79 +440,6 @@ fn ownership(c: &Catalog, tenancy: Option<&Tenancy>) -> String {
             } else {
                 policies.join("<br>")
             }
-        )
-        .unwrap();
-    }
-    out
-}
-
-/// A Mermaid-safe name: letters, digits and underscores.
-pub fn mermaid_name(text: &str) -> String {
-    let name: String = text
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    if name.starts_with(|c: char| c.is_ascii_digit()) {
-        format!("_{name}")
-    } else {
-        name
-    }
-}
-
-fn entity(schema: &str, name: &str) -> String {
-    mermaid_name(&short(schema, name).replace('.', "__"))
-}
-
-/// The `erDiagram` body (without the code fence).
-pub fn mermaid(c: &Catalog) -> String {
-    let mut out = String::from("erDiagram\n");
-    for t in &c.tables {
-        writeln!(out, "    {} {{", entity(&t.schema, &t.name)).unwrap();
-        for col in &t.columns {
-            let mut keys = Vec::new();
-            if t.constraints
-                .iter()
-                .any(|k| k.kind == ConstraintKind::PrimaryKey && k.columns.contains(&col.name))
-            {
-                keys.push("PK");
-            }
-            if t.constraints
-                .iter()
-                .any(|k| k.kind == ConstraintKind::ForeignKey && k.columns.contains(&col.name))
-            {
-                keys.push("FK");
-            }
-            if !keys.is_empty()
-                && t.constraints
-                    .iter()
-                    .any(|k| k.kind == ConstraintKind::Unique && k.columns == [col.name.clone()])
-            {
-                keys.push("UK");
-            }
-            let keys = if keys.is_empty() {
-                String::new()
-            } else {
-                format!(" {}", keys.join(", "))
-            };
-            writeln!(
-                out,
-                "        {} {}{keys}",
-                mermaid_name(&col.data_type),
-                mermaid_name(&col.name)
-            )
-            .unwrap();
-        }
-        out.push_str("    }\n");
-    }
-    for (t, k, r) in foreign_keys(c) {
-        let parent_side = if optional(t, &k.columns) { "|o" } else { "||" };
-        let child_side = if unique_on(t, &k.columns) { "o|" } else { "o{" };
-        writeln!(
-            out,
-            "    {} {parent_side}--{child_side} {} : \"{}\"",
-            entity(&r.table.schema, &r.table.name),
-            entity(&t.schema, &t.name),
-            k.columns.join(", ")
         )
         .unwrap();
     }

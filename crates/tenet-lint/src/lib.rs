@@ -81,7 +81,7 @@ pub struct Report {
     pub files: Vec<FileReport>,
 }
 
-/// Lint `files` in order. With `replay`, a connection to an empty scratch database, earlier
+/// Lint `files` in order. With `replay`, a sandbox on an empty scratch database, earlier
 /// files are applied to it and each linted file is linted against the facts of the database
 /// before it, then replayed with its statements observed. `target` holds the facts of the
 /// database the migrations will run on: its table sizes scale findings, and where the replay
@@ -90,14 +90,16 @@ pub struct Report {
 /// unless the table it misses exists in the target) and ends the replay.
 pub fn lint_files(
     files: &[SourceFile],
-    mut replay: Option<&mut postgres::Client>,
+    mut replay: Option<&mut tenet_pg::Sandbox>,
     target: Option<&Facts>,
     options: Options,
 ) -> Result<Report, tenet_catalog::Error> {
     let mut report = Report::default();
-    if let Some(client) = replay.as_deref_mut() {
+    if let Some(sandbox) = replay.as_deref_mut() {
         // A scratch database: nothing to lose in a crash, so do not wait for WAL flushes.
-        client.batch_execute("SET synchronous_commit = off")?;
+        sandbox
+            .client()
+            .batch_execute("SET synchronous_commit = off")?;
     }
     let fallback = if target.is_some() {
         FactsSource::Target
@@ -106,7 +108,14 @@ pub fn lint_files(
     };
     let mut stopped: Option<String> = None;
     for file in files {
-        let Some(client) = replay.as_deref_mut() else {
+        let options = Options {
+            migrator_sets_lock_timeout: file
+                .path
+                .parent()
+                .is_some_and(|dir| dir.join(tenet_catalog::migrations::SUM_FILE).is_file()),
+            ..options
+        };
+        let Some(sandbox) = replay.as_deref_mut() else {
             if file.lint {
                 report
                     .findings
@@ -120,7 +129,7 @@ pub fn lint_files(
             continue;
         };
         if !file.lint {
-            match migrations::apply_file(client, &file.path, &file.text) {
+            match migrations::apply_file(sandbox, &file.path, &file.text) {
                 Ok(()) => {}
                 Err(tenet_catalog::Error::Sql(e)) => {
                     stopped = Some(format!(
@@ -133,12 +142,12 @@ pub fn lint_files(
             }
             continue;
         }
-        let facts = Facts::load_for(client, &identifiers(&file.text))?;
+        let facts = Facts::load_for(sandbox.client(), &identifiers(&file.text))?;
         let facts = match target {
             Some(target) => facts.with_sizes_from(target),
             None => facts,
         };
-        match lint_and_replay(client, file, &facts, options) {
+        match lint_and_replay(sandbox, file, &facts, options) {
             Ok(findings) => {
                 report.findings.extend(findings);
                 report.files.push(FileReport {
@@ -148,6 +157,7 @@ pub fn lint_files(
                 });
             }
             Err(Stop::Fatal(e)) => return Err(e.into()),
+            Err(Stop::Gate(e)) => return Err(e),
             Err(Stop::Rejected(rejection)) => {
                 replay = None;
                 let failure = replay_failure(file, &rejection);
@@ -180,13 +190,13 @@ pub fn lint_files(
 
 /// Lint one file while replaying it statement by statement.
 fn lint_and_replay(
-    client: &mut postgres::Client,
+    sandbox: &mut tenet_pg::Sandbox,
     file: &SourceFile,
     facts: &Facts,
     options: Options,
 ) -> Result<Vec<Finding>, Stop> {
     let mut ctx = lint::Ctx::new(&file.name, &file.text, Some(facts), options);
-    let mut replayer = Replayer::new(client, &file.text);
+    let mut replayer = Replayer::new(sandbox, &file.path, &file.text);
     let mut stop = None;
     lint::for_each(&file.text, &mut |item| {
         let span = match &item {

@@ -10,23 +10,19 @@
 
 use std::path::{Path, PathBuf};
 
-/// A scratch database for the replay, and a connection to it (the database is dropped with
-/// the handle).
-pub fn open_replay(
-    server: &tenet_pg::Server,
-) -> Result<(tenet_pg::ScratchDb, postgres::Client), tenet_pg::PgError> {
-    let scratch = server.scratch()?;
-    let client = scratch.connect()?;
-    Ok((scratch, client))
+/// A scratch database for the replay, in a sandbox: the migrations run as an unprivileged
+/// role (the database is dropped with the handle).
+pub fn open_replay(server: &tenet_pg::Server) -> Result<tenet_pg::Sandbox, tenet_pg::PgError> {
+    server.sandbox()
 }
 
 /// Apply an earlier migration (one that is replayed, not linted) to the replay's database.
 pub fn apply_file(
-    client: &mut postgres::Client,
+    sandbox: &mut tenet_pg::Sandbox,
     path: &Path,
     sql: &str,
 ) -> Result<(), tenet_catalog::Error> {
-    tenet_catalog::source::apply_script(client, path, sql)
+    tenet_catalog::source::apply_script(sandbox, path, sql)
 }
 
 /// `x.up.sql` -> `./x.up.sql`: a bare file name and the files of its directory must compare
@@ -46,22 +42,8 @@ pub struct Planned {
     pub lint: bool,
 }
 
-/// `20240101120000_add_users.up.sql` -> (`20240101120000`, `add_users`).
-pub fn up_version(path: &Path) -> Option<(String, String)> {
-    let file = path.file_name()?.to_str()?;
-    let stem = file.strip_suffix(".up.sql")?;
-    let (version, name) = stem.split_once('_').unwrap_or((stem, ""));
-    if version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some((version.to_string(), name.to_string()))
-}
-
-/// Order key of a version: numeric, whatever its zero padding.
-fn version_key(version: &str) -> (usize, String) {
-    let trimmed = version.trim_start_matches('0');
-    (trimmed.len(), trimmed.to_string())
-}
+pub use tenet_catalog::migrations::up_version;
+use tenet_catalog::migrations::version_key;
 
 /// The migration files of a directory, in order (see the module docs).
 pub fn directory_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -90,9 +72,15 @@ pub fn directory_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// The files to process for the paths given on the command line.
 pub fn plan(paths: &[PathBuf]) -> std::io::Result<Vec<Planned>> {
     let mut out: Vec<Planned> = Vec::new();
-    let mut add = |path: PathBuf, lint: bool| match out.iter_mut().find(|p| p.path == path) {
-        Some(existing) => existing.lint |= lint,
-        None => out.push(Planned { path, lint }),
+    // Where each path is in `out`: a directory of hundreds of files made a linear search per
+    // file quadratic (9% of `lint --offline` on 500 files went to comparing paths).
+    let mut index: std::collections::HashMap<PathBuf, usize> = std::collections::HashMap::new();
+    let mut add = |path: PathBuf, lint: bool| match index.get(&path) {
+        Some(&i) => out[i].lint |= lint,
+        None => {
+            index.insert(path.clone(), out.len());
+            out.push(Planned { path, lint });
+        }
     };
     for path in paths {
         let meta = std::fs::metadata(path)?;
@@ -116,7 +104,7 @@ pub fn plan(paths: &[PathBuf]) -> std::io::Result<Vec<Planned>> {
     }
     // Migrations of one directory run in version order, whatever order they were named in.
     if out.iter().all(|p| up_version(&p.path).is_some()) {
-        out.sort_by_key(|p| {
+        out.sort_by_cached_key(|p| {
             (
                 p.path.parent().map(Path::to_path_buf),
                 version_key(&up_version(&p.path).map(|v| v.0).unwrap_or_default()),

@@ -23,6 +23,8 @@ pub(crate) enum Stop {
     Rejected(Rejection),
     /// The connection failed.
     Fatal(postgres::Error),
+    /// The sandbox failed to run a privileged statement for another reason than the SQL.
+    Gate(tenet_catalog::Error),
 }
 
 #[derive(Debug, Clone)]
@@ -48,16 +50,22 @@ impl Rejection {
 }
 
 pub(crate) struct Replayer<'c> {
-    client: &'c mut postgres::Client,
+    sandbox: &'c mut tenet_pg::Sandbox,
+    path: &'c std::path::Path,
     sql: &'c str,
     /// Statements waiting to be sent together (contiguous byte ranges of the file).
     batch: Vec<(usize, usize)>,
 }
 
 impl<'c> Replayer<'c> {
-    pub fn new(client: &'c mut postgres::Client, sql: &'c str) -> Replayer<'c> {
+    pub fn new(
+        sandbox: &'c mut tenet_pg::Sandbox,
+        path: &'c std::path::Path,
+        sql: &'c str,
+    ) -> Replayer<'c> {
         Replayer {
-            client,
+            sandbox,
+            path,
             sql,
             batch: Vec::new(),
         }
@@ -65,6 +73,11 @@ impl<'c> Replayer<'c> {
 
     /// Run the statement at `span` of the file as the linter asks; what was observed.
     pub fn run(&mut self, span: (usize, usize), run: Run) -> Result<Option<Observation>, Stop> {
+        // CREATE EXTENSION, roles, ...: the sandbox's gate runs them (or refuses them).
+        if run != Run::Skip && tenet_catalog::source::is_gated(self.sandbox, self.sql, span) {
+            self.flush()?;
+            return self.gated(span).map(|()| None);
+        }
         match run {
             Run::Batch => {
                 self.batch.push(span);
@@ -93,7 +106,7 @@ impl<'c> Replayer<'c> {
             return Ok(());
         };
         let text = &self.sql[first.0..last.1];
-        let Err(e) = self.client.batch_execute(text) else {
+        let Err(e) = self.sandbox.execute(text) else {
             return Ok(());
         };
         let Some(db) = e.as_db_error() else {
@@ -110,9 +123,25 @@ impl<'c> Replayer<'c> {
         Ok(())
     }
 
+    fn gated(&mut self, span: (usize, usize)) -> Result<(), Stop> {
+        let result =
+            tenet_catalog::source::apply_statement(self.sandbox, self.path, self.sql, span);
+        match result {
+            Ok(()) => Ok(()),
+            Err(tenet_catalog::Error::Sql(e)) => Err(Stop::Rejected(Rejection {
+                offset: span.0 + tenet_catalog::source::skip_blank(&self.sql[span.0..span.1]),
+                message: e.message,
+                detail: e.detail,
+                hint: e.hint,
+                code: "42501".to_string(),
+            })),
+            Err(other) => Err(Stop::Gate(other)),
+        }
+    }
+
     fn execute(&mut self, span: (usize, usize)) -> Result<(), Stop> {
         let text = &self.sql[span.0..span.1];
-        match self.client.batch_execute(text) {
+        match self.sandbox.execute(text) {
             Ok(()) => Ok(()),
             Err(e) => Err(self.rejected(e, span, text, 0)),
         }
@@ -156,11 +185,11 @@ impl<'c> Replayer<'c> {
              WHERE c.relkind IN ('r', 'p', 'm') AND c.relname = ANY(ARRAY[{array}]::text[]);\n"
         );
         let query = format!("{prefix}{text}\n;\n{AFTER};\nCOMMIT");
-        let messages = match self.client.simple_query(&query) {
+        let messages = match self.sandbox.with_client(|c| c.simple_query(&query)) {
             Ok(messages) => messages,
             Err(e) => {
                 let stop = self.rejected(e, span, text, prefix.chars().count());
-                let _ = self.client.batch_execute("ROLLBACK");
+                let _ = self.sandbox.client().batch_execute("ROLLBACK");
                 return Err(stop);
             }
         };

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use tenet_lint::{lint_files, Options, SourceFile};
 use tenet_report::Finding;
-use tenet_testkit::test_db;
 
 const SCHEMA: &str =
     "CREATE TABLE users (id bigint PRIMARY KEY, email text, name text, n bigint, kind text);\n\
@@ -30,9 +29,8 @@ fn both(migration: &str) -> (Vec<Finding>, Vec<Finding>) {
         file("1_schema.up.sql", SCHEMA, false),
         file("2_change.up.sql", migration, true),
     ];
-    let db = test_db();
-    let mut client = db.connect().unwrap();
-    let observed = lint_files(&files, Some(&mut client), None, Options::default())
+    let mut sandbox = tenet_testkit::sandbox();
+    let observed = lint_files(&files, Some(&mut sandbox), None, Options::default())
         .unwrap()
         .findings;
     let predicted = lint_files(&files, None, None, Options::default())

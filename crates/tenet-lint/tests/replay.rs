@@ -17,9 +17,8 @@ fn file(name: &str, text: &str, lint: bool) -> SourceFile {
 }
 
 fn replayed(files: &[SourceFile]) -> Vec<Finding> {
-    let db = test_db();
-    let mut client = db.connect().unwrap();
-    lint_files(files, Some(&mut client), None, Options::default())
+    let mut sandbox = tenet_testkit::sandbox();
+    lint_files(files, Some(&mut sandbox), None, Options::default())
         .unwrap()
         .findings
 }
@@ -178,5 +177,40 @@ fn a_failing_migration_is_reported_and_ends_the_replay() {
         findings[0].message.contains("\"nope\" does not exist"),
         "{}",
         findings[0].message
+    );
+}
+
+/// The replay runs as the sandbox's unprivileged role: what a migration needs privilege for
+/// (an extension, a role it creates, ownership for the migrating user) still replays; what
+/// no migration should do is refused, and reported where it is.
+#[test]
+fn privileged_statements_replay_through_the_sandbox_gate() {
+    let findings = replayed(&[
+        file(
+            "1_a.up.sql",
+            "create extension if not exists pgcrypto;\n\
+             create table t (id uuid default gen_random_uuid() primary key);\n",
+            true,
+        ),
+        file(
+            "2_b.up.sql",
+            "create role lint_replay_reader nologin;\n\
+             grant select on t to lint_replay_reader;\n\
+             alter table t owner to postgres;\n\
+             alter system set work_mem = '1GB';\n",
+            true,
+        ),
+    ]);
+    let fails: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.rule == "migration-fails")
+        .collect();
+    assert_eq!(fails.len(), 1, "{:?}", rules(&findings));
+    let l = fails[0].location.as_ref().unwrap();
+    assert_eq!((l.file.as_str(), l.line), ("2_b.up.sql", 4));
+    assert!(
+        fails[0].message.contains("refused: ALTER SYSTEM"),
+        "{}",
+        fails[0].message
     );
 }

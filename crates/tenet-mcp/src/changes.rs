@@ -4,7 +4,6 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use tenet_pg::Server;
 
 use crate::{catalog, config, json, tenancy_config, Answer, Settings, TenetServer};
 
@@ -31,9 +30,11 @@ pub struct ApplyRequest {
     pub to: Option<i64>,
 }
 
-/// Where scratch databases go: the dev server, else the database's own server.
+/// Where scratch databases go: the dev server, else the embedded cluster (never the
+/// database's own server: the desired SQL is untrusted).
 fn scratch_server(settings: &Settings) -> tenet_pg::LazyServer {
-    tenet_pg::LazyServer::new(vec![settings.dev_url.clone(), Some(settings.url.clone())])
+    tenet_pg::LazyServer::new(vec![settings.dev_url.clone()])
+        .with_statement_timeout(settings.statement_timeout)
 }
 
 #[tool_router(router = change_tools, vis = "pub(crate)")]
@@ -50,21 +51,21 @@ impl TenetServer {
     async fn plan(&self, Parameters(request): Parameters<PlanRequest>) -> Answer {
         self.blocking(move |s| {
             let from = catalog(s)?;
-            let server = Server::from_url(s.dev_url.as_deref().unwrap_or(&s.url))
-                .map_err(|e| e.to_string())?;
-            let scratch = server.scratch().map_err(|e| e.to_string())?;
-            let mut client = scratch.connect().map_err(|e| e.to_string())?;
-            match &request.desired_sql {
+            let scratch = scratch_server(s);
+            let server = scratch.get().map_err(|e| e.to_string())?;
+            let mut sandbox = server.sandbox().map_err(|e| e.to_string())?;
+            let to = match &request.desired_sql {
                 Some(sql) => tenet_catalog::source::apply_script(
-                    &mut client,
+                    &mut sandbox,
                     std::path::Path::new("desired_sql"),
                     sql,
-                ),
+                )
+                .and_then(|()| sandbox.finish().map_err(tenet_catalog::Error::from))
+                .and_then(|()| tenet_catalog::inspect(sandbox.admin())),
                 None => tenet_catalog::source::sql_files(&config(s)?.schema_path())
-                    .and_then(|files| tenet_catalog::source::apply_files(&mut client, &files)),
+                    .and_then(|files| tenet_catalog::source::load(&mut sandbox, &files)),
             }
             .map_err(|e| e.to_string())?;
-            let to = tenet_catalog::inspect(&mut client).map_err(|e| e.to_string())?;
             let options = tenet_diff::Options {
                 allow_destructive: request.allow_destructive,
             };
@@ -104,6 +105,7 @@ impl TenetServer {
                     let (state, applied) = match &l.state {
                         State::Applied(a) => ("applied", Some(a)),
                         State::Partial(a) => ("partly_applied", Some(a)),
+                        State::Reverting(a) => ("partly_reverted", Some(a)),
                         State::Pending => ("pending", None),
                         State::Changed(a) => ("changed_since_applied", Some(a)),
                         State::Missing(a) => ("file_missing", Some(a)),

@@ -17,12 +17,15 @@ pub struct TablesRequest {
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
-    /// TypeScript: Row, Insert and Update types per table, enums as unions.
+    /// TypeScript: Row, Insert and Update types per table, enums as unions, and a supabase-js
+    /// `Database` type.
     Typescript,
     /// Rust: sqlx `FromRow` + serde structs, `sqlx::Type` enums.
     Rust,
     /// Python: SQLModel table classes.
     Sqlmodel,
+    /// Drizzle ORM: pgTable, pgEnum, keys, indexes and RLS policies.
+    Drizzle,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -69,7 +72,7 @@ impl TenetServer {
     }
 
     #[tool(
-        description = "Generate typed code for the database's tables: `typescript` (Row, Insert and Update types per table, enums as unions), `rust` (sqlx/serde structs and enums) or `sqlmodel` (Python SQLModel classes). Returns {language, code}.",
+        description = "Generate typed code for the database's tables: `typescript` (Row, Insert and Update types per table, enums as unions, a supabase-js `Database` type), `rust` (sqlx/serde structs and enums), `sqlmodel` (Python SQLModel classes) or `drizzle` (Drizzle ORM schema with RLS policies). Returns {language, code}.",
         annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false)
     )]
     async fn generate_types(&self, Parameters(request): Parameters<TypesRequest>) -> Answer {
@@ -79,6 +82,7 @@ impl TenetServer {
                 Language::Typescript => ("typescript", tenet_codegen::typescript(&catalog)),
                 Language::Rust => ("rust", tenet_codegen::rust(&catalog)),
                 Language::Sqlmodel => ("sqlmodel", tenet_codegen::sqlmodel(&catalog)),
+                Language::Drizzle => ("drizzle", tenet_codegen::drizzle(&catalog)),
             };
             json(&serde_json::json!({ "language": language, "code": code }))
         })

@@ -54,17 +54,18 @@ pub fn new_migration(scratch: &LazyServer, new: &NewMigration) -> Result<Written
     std::fs::create_dir_all(new.dir).map_err(io(new.dir))?;
     let header = |what: &str| {
         format!(
-            "-- {id}: {what}\n-- Written by `tenet migrate new` from {}; review it before applying. Tenet runs\n-- it in one transaction (statements marked \"runs outside a transaction\" alone).\n",
+            "-- {id}: {what}\n-- Written by `tenet migrate new` from {}; review it before applying. Tenet runs\n-- it in one transaction, except statements marked \"runs outside a transaction\" (each\n-- alone) and \"in a transaction of its own\" (committed apart from what comes before), with\n-- the lock_timeout `tenet migrate apply` is given.\n",
             new.schema.display()
         )
     };
-    std::fs::write(&up_path, header("up") + &up.to_sql()).map_err(io(&up_path))?;
+    std::fs::write(&up_path, header("up") + &up.to_migration_sql()).map_err(io(&up_path))?;
     let down_note = if down.steps.iter().any(|s| s.is_destructive()) {
         "down (it drops what the up migration created: data in it is lost)"
     } else {
         "down"
     };
-    std::fs::write(&down_path, header(down_note) + &down.to_sql()).map_err(io(&down_path))?;
+    std::fs::write(&down_path, header(down_note) + &down.to_migration_sql())
+        .map_err(io(&down_path))?;
     sum::write(new.dir)?;
     decisions::append(
         new.decisions,

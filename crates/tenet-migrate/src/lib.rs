@@ -5,15 +5,20 @@
 //! - [`segments`]: a migration split into what runs in one transaction and what runs alone.
 //! - [`history`]: the `tenet.migrations` table and the advisory lock around every change.
 //! - [`replay`]: what a list of migrations builds, read from a scratch database; drift.
-//! - [`run`]: apply, down, status, baseline and adoption from sqlx or golang-migrate.
+//! - [`run`]: apply, down and status, resuming from wherever a crash or failure stopped.
+//! - [`baseline`]: recording migrations applied by other means, also from sqlx or golang-migrate.
 //! - [`author`]: writing a new migration from the schema files, with its decision entry.
 //! - [`decisions`]: the persistence decision log (`docs/persistence-decisions.md`).
+//! - [`fleet`]: one directory applied to many databases or tenant schemas; status and check.
 //!
 //! Every refusal is an [`Error`] variant with its own exit code, so CI can tell them apart.
 
+pub mod adopt;
 pub mod author;
+pub mod baseline;
 pub mod decisions;
 pub mod dir;
+pub mod fleet;
 pub mod history;
 pub mod replay;
 pub mod run;

@@ -9,10 +9,12 @@ use postgres::error::SqlState;
 use postgres::Client;
 use tenet_pg::LazyServer;
 
-use crate::history::{self, Applied};
+use crate::history::{self, Applied, Scope};
 use crate::replay::{check_drift, Extent};
-use crate::segments::{self, Segment};
+use crate::segments::{self, Effect, Segment};
 use crate::{dir, sum, Error, Migration};
+
+pub use crate::baseline::baseline;
 
 /// How apply runs each statement.
 #[derive(Debug, Clone)]
@@ -50,6 +52,8 @@ pub enum State {
     Applied(Applied),
     /// Interrupted between segments; apply resumes it.
     Partial(Applied),
+    /// Its down was interrupted between segments; down resumes it.
+    Reverting(Applied),
     Pending,
     /// Applied, but the up file changed since.
     Changed(Applied),
@@ -67,11 +71,12 @@ pub struct StatusLine {
 /// Every migration of the directory and of the history, in version order.
 pub fn status(client: &mut Client, dir: &Path) -> Result<Vec<StatusLine>, Error> {
     let migrations = dir::load(dir)?;
-    let applied = history::read(client)?;
+    let applied = history::read(client, &Scope::Database)?;
     Ok(classify(&migrations, &applied))
 }
 
-fn classify(migrations: &[Migration], applied: &[Applied]) -> Vec<StatusLine> {
+/// Where each migration of the directory (already loaded) stands, given a history.
+pub fn classify(migrations: &[Migration], applied: &[Applied]) -> Vec<StatusLine> {
     let mut lines: BTreeMap<i64, StatusLine> = BTreeMap::new();
     for m in migrations {
         lines.insert(
@@ -88,6 +93,7 @@ fn classify(migrations: &[Migration], applied: &[Applied]) -> Vec<StatusLine> {
             None => State::Missing(a.clone()),
             Some(m) if m.checksum != a.checksum => State::Changed(a.clone()),
             Some(_) if !a.is_complete() => State::Partial(a.clone()),
+            Some(_) if a.down_done.is_some() => State::Reverting(a.clone()),
             Some(_) => State::Applied(a.clone()),
         };
         lines.insert(
@@ -130,10 +136,10 @@ pub fn verify_history<'a>(
                 a.applied_at
             )));
         }
-        let extent = if a.is_complete() {
-            Extent::All
-        } else {
-            Extent::Segments(a.segments_done as usize)
+        let extent = match a.down_done {
+            Some(done) => Extent::Reverting(done as usize),
+            None if a.is_complete() => Extent::All,
+            None => Extent::Segments(a.segments_done as usize),
         };
         expected.push((m, extent));
     }
@@ -145,21 +151,148 @@ pub type Progress<'a> = &'a mut dyn FnMut(String);
 
 /// Take the lock, create the history table if needed, and check directory, sum, history and
 /// schema agree. Returns the history.
+///
+/// A crash can cut a run off between a non-transactional statement and its history row; when
+/// that statement's effect is there (the index built, the index gone), the drift check counts
+/// it as done, and when the database agrees, history records it: a rerun resumes after it
+/// instead of reporting drift.
 fn prepare(
     client: &mut Client,
     scratch: &LazyServer,
     dir: &Path,
     migrations: &[Migration],
+    scope: &Scope,
     progress: Progress,
 ) -> Result<Vec<Applied>, Error> {
-    history::lock(client, || {
+    history::lock(client, scope, || {
         progress("waiting for another migration run on this database to finish".into())
     })?;
-    history::ensure(client)?;
-    let applied = history::read(client)?;
-    let expected = verify_history(migrations, &applied, dir)?;
-    check_drift(client, scratch, &expected)?;
-    Ok(applied)
+    history::ensure(client, scope)?;
+    let applied = history::read(client, scope)?;
+    let mut expected = verify_history(migrations, &applied, dir)?;
+    let settled = settle(client, &mut expected)?;
+    let reference = history::reference(&applied).filter(|_| settled.is_empty());
+    let recorded = reference.and_then(|a| a.fingerprint.as_deref());
+    let fingerprint = check_drift(client, scratch, &expected, recorded, scope)?;
+    if let Some(reference) = reference.filter(|a| a.fingerprint.as_ref() != Some(&fingerprint)) {
+        // Verified by a replay: the next run with nothing to do only compares.
+        history::record_fingerprint(client, scope, reference.version, &fingerprint)?;
+    }
+    if settled.is_empty() {
+        return Ok(applied);
+    }
+    for settle in &settled {
+        settle.record(client, scope, progress)?;
+    }
+    history::read(client, scope)
+}
+
+/// A segment found done (its effect present) though history does not say so.
+struct Settled<'a> {
+    migration: &'a Migration,
+    /// Segments done now, of `total`, in the up file, or (`down`) in the down file.
+    done: usize,
+    total: usize,
+    down: bool,
+}
+
+impl Settled<'_> {
+    fn record(&self, client: &mut Client, scope: &Scope, progress: Progress) -> Result<(), Error> {
+        let m = self.migration;
+        let (done, total) = (self.done as i32, self.total as i32);
+        progress(format!(
+            "{}: segment {done} of {total}{} had already taken effect (the run that started it \
+             stopped before recording it); recorded it as done",
+            m.id(),
+            if self.down { " of its down file" } else { "" }
+        ));
+        match (self.down, done == total) {
+            (true, true) => history::forget(client, scope, m.version),
+            (true, false) => history::record_down(client, scope, m.version, done),
+            (false, _) => history::record(
+                client,
+                scope,
+                m.version,
+                &m.name,
+                &m.checksum,
+                0,
+                "", // the row exists (it is partly applied), so this is not used
+                done,
+                total,
+                false,
+            ),
+        }
+    }
+}
+
+/// What the database should hold, for a read-only check: history, with the segments whose
+/// effect is already there (see [`prepare`]) counted as done.
+pub fn expected_with_effects(
+    client: &mut Client,
+    expected: &mut [(&Migration, Extent)],
+) -> Result<(), Error> {
+    settle(client, expected).map(drop)
+}
+
+/// Move each partly applied (or partly reverted) migration's extent past the segments whose
+/// effect is already in the database.
+fn settle<'a>(
+    client: &mut Client,
+    expected: &mut [(&'a Migration, Extent)],
+) -> Result<Vec<Settled<'a>>, Error> {
+    let mut settled = Vec::new();
+    for (m, extent) in expected.iter_mut() {
+        let (done, down) = match *extent {
+            Extent::All => continue,
+            Extent::Segments(done) => (done, false),
+            Extent::Reverting(done) => (done, true),
+        };
+        let segments = if down {
+            let path = m.down_path.as_ref().map(|p| p.display().to_string());
+            segments::split(&path.unwrap_or_default(), &m.down_sql()?)?
+        } else {
+            segments::split(&m.up_path.display().to_string(), &m.up_sql)?
+        };
+        let mut now = done;
+        while let Some(effect) = segments.get(now).and_then(|s| s.effect.as_ref()) {
+            if !effect_present(client, effect)? {
+                break;
+            }
+            now += 1;
+        }
+        if now == done {
+            continue;
+        }
+        *extent = match (down, now == segments.len()) {
+            (true, _) => Extent::Reverting(now),
+            (false, true) => Extent::All,
+            (false, false) => Extent::Segments(now),
+        };
+        settled.push(Settled {
+            migration: m,
+            done: now,
+            total: segments.len(),
+            down,
+        });
+    }
+    Ok(settled)
+}
+
+/// Whether a non-transactional index statement's effect is in the database: a valid index of
+/// that name on that table, or the dropped index gone.
+fn effect_present(client: &mut Client, effect: &Effect) -> Result<bool, Error> {
+    Ok(match effect {
+        Effect::IndexBuilt { table, index } => client
+            .query_one(
+                "SELECT EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+                 WHERE i.indrelid = to_regclass($1) AND c.relname = $2 AND i.indisvalid)",
+                &[table, index],
+            )?
+            .get(0),
+        Effect::IndexDropped { index } => client
+            .query_one("SELECT to_regclass($1) IS NULL", &[index])?
+            .get(0),
+    })
 }
 
 /// Apply pending migrations in version order (resuming one that was interrupted), each in its
@@ -171,7 +304,21 @@ pub fn apply(
     options: &ApplyOptions,
     progress: Progress,
 ) -> Result<Vec<String>, Error> {
+    apply_in(client, scratch, dir, options, &Scope::Database, progress)
+}
+
+/// [`apply`] to one scope: the whole database, or one tenant schema (with `search_path` set
+/// to it for the rest of the session, which the caller owns).
+pub fn apply_in(
+    client: &mut Client,
+    scratch: &LazyServer,
+    dir: &Path,
+    options: &ApplyOptions,
+    scope: &Scope,
+    progress: Progress,
+) -> Result<Vec<String>, Error> {
     let migrations = load_checked(dir)?;
+    enter(client, scope)?;
     if let Some(to) = options.to {
         if !migrations.iter().any(|m| m.version == to) {
             return Err(Error::Invalid(format!(
@@ -180,7 +327,14 @@ pub fn apply(
             )));
         }
     }
-    let applied = prepare(client, scratch, dir, &migrations, progress)?;
+    let applied = prepare(client, scratch, dir, &migrations, scope, progress)?;
+    if let Some(reverting) = applied.iter().find(|a| a.down_done.is_some()) {
+        return Err(Error::Invalid(format!(
+            "migration {} ({}) is partly reverted; run `tenet migrate down` to finish reverting \
+             it first",
+            reverting.version, reverting.name
+        )));
+    }
     let newest_applied = applied.iter().map(|a| a.version).max();
     let mut pending: Vec<(&Migration, usize)> = Vec::new();
     for m in &migrations {
@@ -211,16 +365,25 @@ pub fn apply(
             )));
         }
     }
+    // Every pending file is checked (parse, transaction control) before any of them runs.
+    let mut checked = Vec::new();
+    for (migration, from_segment) in pending {
+        let segments =
+            segments::split(&migration.up_path.display().to_string(), &migration.up_sql)?;
+        checked.push((migration, segments, from_segment));
+    }
     let applied_by = history::applied_by(client)?;
     let mut done = Vec::new();
-    for (migration, from_segment) in pending {
+    let mut last = None;
+    for (migration, segments, from_segment) in checked {
         let started = Instant::now();
         run_up(
             client,
             migration,
+            segments,
             from_segment,
             options,
-            &applied_by,
+            (scope, &applied_by),
             progress,
         )?;
         progress(format!(
@@ -229,33 +392,70 @@ pub fn apply(
             started.elapsed().as_millis()
         ));
         done.push(migration.id());
+        last = Some(migration.version);
+    }
+    // What the run left, so the next run with nothing to do compares instead of replaying.
+    if let Some(version) = last {
+        let fingerprint = crate::replay::live_fingerprint(client, scope)?;
+        history::record_fingerprint(client, scope, version, &fingerprint)?;
     }
     Ok(done)
 }
 
+/// Check a tenant schema exists and point the session's `search_path` at it (quoted: the name
+/// comes from a control query or a catalog, not from Tenet).
+pub fn enter(client: &mut Client, scope: &Scope) -> Result<(), Error> {
+    let Some(schema) = scope.schema() else {
+        return Ok(());
+    };
+    let exists: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1)",
+            &[&schema],
+        )?
+        .get(0);
+    if !exists {
+        return Err(Error::Invalid(format!(
+            "schema {} does not exist",
+            tenet_catalog::quote::ident(schema)
+        )));
+    }
+    client.batch_execute(&format!(
+        "SET search_path = {}",
+        tenet_catalog::quote::ident(schema)
+    ))?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
 fn run_up(
     client: &mut Client,
     m: &Migration,
+    mut segments: Vec<Segment>,
     from_segment: usize,
     options: &ApplyOptions,
-    applied_by: &str,
+    (scope, applied_by): (&Scope, &str),
     progress: Progress,
 ) -> Result<(), Error> {
-    let file = m.up_path.display().to_string();
-    let mut segments = segments::split(&file, &m.up_sql)?;
     if segments.is_empty() {
         // Comments only: nothing runs, but the migration is still recorded.
         segments.push(Segment {
             statements: Vec::new(),
             transactional: true,
-            concurrent_index: None,
+            effect: None,
         });
     }
     let total = segments.len() as i32;
-    client.batch_execute(&format!(
-        "SET lock_timeout = {}",
-        tenet_catalog::quote::literal(&options.lock_timeout)
-    ))?;
+    set_lock_timeout(client, &options.lock_timeout)?;
+    if let Some(offset) = segments::sets_lock_timeout(&m.up_sql, &segments) {
+        let (line, column) = segments::line_column(&m.up_sql, offset);
+        progress(format!(
+            "{}:{line}:{column}: the file sets lock_timeout itself; its value wins over \
+             --lock-timeout {} for this migration",
+            m.up_path.display(),
+            options.lock_timeout
+        ));
+    }
     if from_segment > 0 {
         progress(format!(
             "resuming {} at segment {} of {total}",
@@ -266,11 +466,30 @@ fn run_up(
             client.batch_execute(&setting)?;
         }
     }
+    if from_segment == 0 && !segments[0].transactional {
+        // A row before the first statement that commits by itself, so a crash right after it
+        // leaves history that knows the migration started.
+        Progressed {
+            migration: m,
+            scope,
+            applied_by,
+            started: Instant::now(),
+            done: 0,
+            total,
+        }
+        .record(client)?;
+    }
     for (index, segment) in segments.iter().enumerate().skip(from_segment) {
+        let at = Failing {
+            index,
+            total: total as usize,
+            transactional: segment.transactional,
+        };
         with_retries(options.retries, progress, &m.id(), || {
             let started = Instant::now();
             let done = Progressed {
                 migration: m,
+                scope,
                 applied_by,
                 started,
                 done: index as i32 + 1,
@@ -278,16 +497,16 @@ fn run_up(
             };
             if segment.transactional {
                 let mut tx = client.transaction().map_err(Attempt::Other)?;
-                run_statements(&mut tx, m, &segment.statements)?;
+                run_statements(&mut tx, m, &segment.statements, &at)?;
                 done.record(&mut tx)?;
                 return tx.commit().map_err(Attempt::Other);
             }
-            let built = match &segment.concurrent_index {
-                Some(index) => prepare_concurrent_index(client, index).map_err(Attempt::Failed)?,
+            let done_already = match &segment.effect {
+                Some(effect) => prepare_effect(client, effect).map_err(Attempt::Failed)?,
                 None => false,
             };
-            if !built {
-                run_statements(client, m, &segment.statements)?;
+            if !done_already {
+                run_statements(client, m, &segment.statements, &at)?;
             }
             done.record(client)
         })?;
@@ -298,6 +517,7 @@ fn run_up(
 /// A segment just finished: what its history row records.
 struct Progressed<'a> {
     migration: &'a Migration,
+    scope: &'a Scope,
     applied_by: &'a str,
     started: Instant,
     done: i32,
@@ -311,6 +531,7 @@ impl Progressed<'_> {
         let elapsed = self.started.elapsed().as_millis() as i64;
         history::record(
             client,
+            self.scope,
             m.version,
             &m.name,
             &m.checksum,
@@ -324,27 +545,35 @@ impl Progressed<'_> {
     }
 }
 
-/// Before (re)running `CREATE INDEX CONCURRENTLY`: true when the index is already built; an
-/// invalid index left by an interrupted build is dropped so the build can start over.
-fn prepare_concurrent_index(
-    client: &mut Client,
-    index: &segments::ConcurrentIndex,
-) -> Result<bool, Error> {
-    let row = client.query_opt(
-        "SELECT i.indisvalid, format('%I.%I', n.nspname, c.relname) FROM pg_index i \
-         JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE i.indrelid = to_regclass($1) AND c.relname = $2",
-        &[&index.table, &index.index],
-    )?;
-    match row {
-        None => Ok(false),
-        Some(row) if row.get::<_, bool>(0) => Ok(true),
-        Some(row) => {
-            let name: String = row.get(1);
-            client.batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))?;
-            Ok(false)
-        }
+/// Before (re)running a non-transactional index statement: true when its effect is already
+/// there. An invalid index left by an interrupted `CREATE INDEX CONCURRENTLY` is dropped so the
+/// build can start over.
+fn prepare_effect(client: &mut Client, effect: &Effect) -> Result<bool, Error> {
+    if effect_present(client, effect)? {
+        return Ok(true);
     }
+    let Effect::IndexBuilt { table, index } = effect else {
+        return Ok(false);
+    };
+    let invalid = client.query_opt(
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_index i \
+         JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE i.indrelid = to_regclass($1) AND c.relname = $2 AND NOT i.indisvalid",
+        &[table, index],
+    )?;
+    if let Some(row) = invalid {
+        let name: String = row.get(0);
+        client.batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))?;
+    }
+    Ok(false)
+}
+
+fn set_lock_timeout(client: &mut Client, lock_timeout: &str) -> Result<(), Error> {
+    client.batch_execute(&format!(
+        "SET lock_timeout = {}",
+        tenet_catalog::quote::literal(lock_timeout)
+    ))?;
+    Ok(())
 }
 
 /// Why one try of a segment failed.
@@ -353,6 +582,12 @@ enum Attempt {
     Failed(Error),
     /// The connection or transaction itself failed.
     Other(postgres::Error),
+}
+
+impl From<Error> for Attempt {
+    fn from(e: Error) -> Self {
+        Attempt::Failed(e)
+    }
 }
 
 impl From<Attempt> for Error {
@@ -364,25 +599,56 @@ impl From<Attempt> for Error {
     }
 }
 
+/// Where a failing statement was: its segment, and whether that ran in a transaction.
+struct Failing {
+    index: usize,
+    total: usize,
+    transactional: bool,
+}
+
+impl Failing {
+    /// What stayed of the migration, for the failure message.
+    fn describe(&self, id: &str) -> String {
+        let what = if self.transactional {
+            format!("migration {id} failed and was rolled back (nothing of the failing transaction stayed)")
+        } else {
+            format!(
+                "migration {id} failed in a statement that runs outside a transaction (what it \
+                 committed before failing stays)"
+            )
+        };
+        if self.index == 0 && self.total == 1 {
+            return what;
+        }
+        format!(
+            "{what}; segment {} of {} failed, the {} before it stay applied and recorded, and \
+             the next run resumes at the failing one",
+            self.index + 1,
+            self.total,
+            self.index
+        )
+    }
+}
+
 fn run_statements(
     client: &mut impl postgres::GenericClient,
     m: &Migration,
     statements: &[(usize, usize)],
+    at: &Failing,
 ) -> Result<(), Attempt> {
     for &(start, end) in statements {
         client
             .batch_execute(&m.up_sql[start..end])
-            .map_err(|e| statement_failure(m, &m.up_sql, &m.up_path, (start, end), e))?;
+            .map_err(|e| statement_failure(m, (start, end), e, at))?;
     }
     Ok(())
 }
 
 fn statement_failure(
     m: &Migration,
-    sql: &str,
-    file: &Path,
     span: (usize, usize),
     e: postgres::Error,
+    at: &Failing,
 ) -> Attempt {
     let Some(db) = e.as_db_error() else {
         return Attempt::Other(e);
@@ -390,10 +656,10 @@ fn statement_failure(
     if db.code() == &SqlState::LOCK_NOT_AVAILABLE {
         return Attempt::Other(e);
     }
-    let located = tenet_catalog::source::statement_error(file, sql, span, db);
+    let located = tenet_catalog::source::statement_error(&m.up_path, &m.up_sql, span, db);
     Attempt::Failed(Error::Failed(format!(
-        "migration {} failed and was rolled back (nothing of the failing transaction stayed):\n{located}",
-        m.id()
+        "{}:\n{located}",
+        at.describe(&m.id())
     )))
 }
 
@@ -431,23 +697,28 @@ fn with_retries(
     }
 }
 
-/// Revert the `count` newest applied migrations with their down files, newest first.
+/// Revert the `count` newest applied migrations with their down files, newest first. Each
+/// down segment is recorded as it commits (`down_done`), so a rerun after a failure or a crash
+/// resumes where it stopped.
 pub fn down(
     client: &mut Client,
     scratch: &LazyServer,
     dir: &Path,
     count: usize,
+    lock_timeout: &str,
     progress: Progress,
 ) -> Result<Vec<String>, Error> {
     let migrations = load_checked(dir)?;
-    let applied = prepare(client, scratch, dir, &migrations, progress)?;
+    let scope = &Scope::Database;
+    let applied = prepare(client, scratch, dir, &migrations, scope, progress)?;
     if let Some(partial) = applied.iter().find(|a| !a.is_complete()) {
         return Err(Error::Invalid(format!(
             "migration {} ({}) is partly applied; run `tenet migrate apply` to finish it first",
             partial.version, partial.name
         )));
     }
-    let mut done = Vec::new();
+    // Every down file is checked before any of them runs.
+    let mut checked = Vec::new();
     for a in applied.iter().rev().take(count) {
         let m = migrations
             .iter()
@@ -455,196 +726,79 @@ pub fn down(
             .expect("verify_history found every applied file");
         let sql = m.down_sql()?;
         let path = m.down_path.clone().expect("down_sql checked it exists");
-        let file = path.display().to_string();
-        let segments = segments::split(&file, &sql)?;
+        let segments = segments::split(&path.display().to_string(), &sql)?;
         let down = Migration {
             up_sql: sql,
             up_path: path,
             ..m.clone()
         };
-        let last = segments.len().saturating_sub(1);
+        checked.push((down, segments, a.down_done.unwrap_or(0) as usize));
+    }
+    set_lock_timeout(client, lock_timeout)?;
+    let mut done = Vec::new();
+    for (down, segments, from) in checked {
+        let version = down.version;
         if segments.is_empty() {
-            history::forget(client, m.version)?;
+            history::forget(client, scope, version)?;
         }
-        for (index, segment) in segments.iter().enumerate() {
+        if from > 0 {
+            progress(format!(
+                "resuming the down of {} at segment {} of {}",
+                down.id(),
+                from + 1,
+                segments.len()
+            ));
+            for setting in segments::session_settings(&down.up_sql, &segments[..from]) {
+                client.batch_execute(&setting)?;
+            }
+        }
+        let total = segments.len();
+        if from == 0 && segments.first().is_some_and(|s| !s.transactional) {
+            // As apply does: a crash after a statement that commits by itself must find the
+            // down already started in history.
+            history::record_down(client, scope, version, 0)?;
+        }
+        for (index, segment) in segments.iter().enumerate().skip(from) {
+            let at = Failing {
+                index,
+                total,
+                transactional: segment.transactional,
+            };
             with_retries(3, progress, &down.id(), || {
                 if segment.transactional {
                     let mut tx = client.transaction().map_err(Attempt::Other)?;
-                    run_statements(&mut tx, &down, &segment.statements)?;
-                    if index == last {
-                        history::forget(&mut tx, m.version).map_err(Attempt::Failed)?;
-                    }
-                    tx.commit().map_err(Attempt::Other)
-                } else {
-                    run_statements(client, &down, &segment.statements)?;
-                    if index == last {
-                        history::forget(client, m.version).map_err(Attempt::Failed)?;
-                    }
-                    Ok(())
+                    run_statements(&mut tx, &down, &segment.statements, &at)?;
+                    record_down(&mut tx, scope, version, index + 1, total)?;
+                    return tx.commit().map_err(Attempt::Other);
                 }
+                let done_already = match &segment.effect {
+                    Some(effect) => prepare_effect(client, effect).map_err(Attempt::Failed)?,
+                    None => false,
+                };
+                if !done_already {
+                    run_statements(client, &down, &segment.statements, &at)?;
+                }
+                record_down(client, scope, version, index + 1, total)
             })?;
         }
-        progress(format!("reverted {}", m.id()));
-        done.push(m.id());
+        progress(format!("reverted {}", down.id()));
+        done.push(down.id());
     }
     Ok(done)
 }
 
-/// Where an adopted project's history comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Adopt {
-    /// sqlx's `_sqlx_migrations` (every successful version).
-    Sqlx,
-    /// golang-migrate's `schema_migrations` (one version, refused when dirty).
-    GolangMigrate,
-}
-
-impl Adopt {
-    fn table(self) -> &'static str {
-        match self {
-            Adopt::Sqlx => "public._sqlx_migrations",
-            Adopt::GolangMigrate => "public.schema_migrations",
-        }
+/// After down segment `done` of `total`: the row goes with the last, else records progress.
+fn record_down(
+    client: &mut impl postgres::GenericClient,
+    scope: &Scope,
+    version: i64,
+    done: usize,
+    total: usize,
+) -> Result<(), Attempt> {
+    if done == total {
+        history::forget(client, scope, version)
+    } else {
+        history::record_down(client, scope, version, done as i32)
     }
-}
-
-/// Record every migration up to `version` as applied without running any: for a database the
-/// migrations were already applied to by other means. With `adopt`, the version comes from the
-/// other tool's history table. Refused when the database is not what those migrations build.
-pub fn baseline(
-    client: &mut Client,
-    scratch: &LazyServer,
-    dir: &Path,
-    version: Option<i64>,
-    adopt: Option<Adopt>,
-    progress: Progress,
-) -> Result<Vec<String>, Error> {
-    let migrations = load_checked(dir)?;
-    history::lock(client, || {
-        progress("waiting for another migration run on this database to finish".into())
-    })?;
-    let adopted = match adopt {
-        Some(tool) => Some(adopted_version(client, tool, &migrations, dir)?),
-        None => None,
-    };
-    let upto = match (version, adopted) {
-        (Some(v), Some(a)) if v != a => {
-            return Err(Error::Invalid(format!(
-                "version {v} was given but the {} history says {a}",
-                adopt.expect("adopted implies a tool").table()
-            )))
-        }
-        (Some(v), _) | (None, Some(v)) => v,
-        (None, None) => {
-            return Err(Error::Invalid(
-                "baseline needs a VERSION, or --from sqlx|golang-migrate".into(),
-            ))
-        }
-    };
-    if !migrations.iter().any(|m| m.version == upto) {
-        return Err(Error::MissingFile(format!(
-            "no migration in {} has version {upto}",
-            dir.display()
-        )));
-    }
-    history::ensure(client)?;
-    if !history::read(client)?.is_empty() {
-        return Err(Error::Invalid(
-            "this database already has Tenet migration history; baseline is for one that has none"
-                .into(),
-        ));
-    }
-    let covered: Vec<&Migration> = migrations.iter().filter(|m| m.version <= upto).collect();
-    let expected: Vec<(&Migration, Extent)> = covered.iter().map(|m| (*m, Extent::All)).collect();
-    check_drift(client, scratch, &expected)?;
-    let applied_by = history::applied_by(client)?;
-    let mut tx = client.transaction()?;
-    for m in &covered {
-        let total = segments::split(&m.up_path.display().to_string(), &m.up_sql)?
-            .len()
-            .max(1) as i32;
-        history::record(
-            &mut tx,
-            m.version,
-            &m.name,
-            &m.checksum,
-            0,
-            &applied_by,
-            total,
-            total,
-            true,
-        )?;
-    }
-    tx.commit()?;
-    Ok(covered.iter().map(|m| m.id()).collect())
-}
-
-/// The newest version another tool applied, after checking its history is clean and that
-/// every version it applied is in the directory.
-fn adopted_version(
-    client: &mut Client,
-    tool: Adopt,
-    migrations: &[Migration],
-    dir: &Path,
-) -> Result<i64, Error> {
-    let exists: bool = client
-        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&tool.table()])?
-        .get(0);
-    if !exists {
-        return Err(Error::Invalid(format!(
-            "{} does not exist in this database",
-            tool.table()
-        )));
-    }
-    let versions: Vec<i64> = match tool {
-        Adopt::Sqlx => {
-            let failed: i64 = client
-                .query_one(
-                    "SELECT count(*) FROM public._sqlx_migrations WHERE NOT success",
-                    &[],
-                )?
-                .get(0);
-            if failed > 0 {
-                return Err(Error::Invalid(
-                    "_sqlx_migrations records a failed migration; repair it with sqlx first".into(),
-                ));
-            }
-            client
-                .query(
-                    "SELECT version FROM public._sqlx_migrations ORDER BY version",
-                    &[],
-                )?
-                .iter()
-                .map(|r| r.get(0))
-                .collect()
-        }
-        Adopt::GolangMigrate => {
-            let row =
-                client.query_opt("SELECT version, dirty FROM public.schema_migrations", &[])?;
-            match row {
-                None => Vec::new(),
-                Some(r) if r.get::<_, bool>(1) => {
-                    return Err(Error::Invalid(format!(
-                        "schema_migrations is dirty at version {}: a migration failed halfway; \
-                         fix it and run `migrate force` with golang-migrate first",
-                        r.get::<_, i64>(0)
-                    )))
-                }
-                Some(r) => vec![r.get(0)],
-            }
-        }
-    };
-    let Some(&newest) = versions.last() else {
-        return Err(Error::Invalid(format!("{} is empty", tool.table())));
-    };
-    for v in versions {
-        if !migrations.iter().any(|m| m.version == v) {
-            return Err(Error::MissingFile(format!(
-                "{} records version {v}, which no migration in {} has",
-                tool.table(),
-                dir.display()
-            )));
-        }
-    }
-    Ok(newest)
+    .map_err(Attempt::Failed)
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::dir::{read, sha256, sql_files};
 use crate::Error;
 
-pub const FILE_NAME: &str = "tenet.sum";
+pub const FILE_NAME: &str = tenet_catalog::migrations::SUM_FILE;
 
 /// The sum file's text for the directory as it is.
 pub fn compute(dir: &Path) -> Result<String, Error> {

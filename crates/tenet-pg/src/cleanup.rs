@@ -18,6 +18,17 @@ static RUNNING: RwLock<()> = RwLock::new(());
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 static INSTALL: Once = Once::new();
 static INSTALLER_PID: AtomicU32 = AtomicU32::new(0);
+/// What the next Ctrl-C/SIGTERM does instead of cleaning up and exiting (see
+/// [`interrupt_gracefully`]); taken by the signal, so a second signal exits.
+static GRACEFUL: Mutex<Option<Box<dyn FnOnce() + Send>>> = Mutex::new(None);
+
+/// Let the first Ctrl-C/SIGTERM call `on_signal` instead of ending the process: for a command
+/// that stops starting work and lets what is in flight finish (`tenet fleet apply`). A second
+/// signal cleans up and exits as before (the server rolls back what its connections had open).
+pub fn interrupt_gracefully(on_signal: impl FnOnce() + Send + 'static) {
+    install();
+    *lock(&GRACEFUL) = Some(Box::new(on_signal));
+}
 
 fn lock<T>(m: &'static Mutex<T>) -> MutexGuard<'static, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -90,6 +101,10 @@ fn install() {
     INSTALL.call_once(|| {
         INSTALLER_PID.store(std::process::id(), Ordering::Relaxed);
         if let Err(err) = ctrlc::set_handler(|| {
+            if let Some(on_signal) = lock(&GRACEFUL).take() {
+                on_signal();
+                return;
+            }
             run_cleanup();
             std::process::exit(130);
         }) {

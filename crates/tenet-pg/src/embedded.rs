@@ -82,7 +82,7 @@ impl Embedded {
 
         if let Some(user) = &run_as {
             std::os::unix::fs::chown(dir, Some(user.uid.as_raw()), Some(user.gid.as_raw()))
-                .map_err(|e| failed("cannot hand the directory to the postgres user", e))?;
+                .map_err(|e| failed("cannot hand the directory to the tenet-sandbox user", e))?;
         }
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
             .map_err(|e| failed("cannot set the directory's permissions", e))?;
@@ -132,20 +132,50 @@ struct RunAs {
     gid: Gid,
 }
 
+/// The system user the embedded server runs as when Tenet runs as root: a dedicated one, so
+/// that SQL reaching the operating system from the server (it should not: it runs as an
+/// unprivileged role) would still find nothing of the real server's (`postgres` owns those).
+pub(crate) const OS_USER: &str = "tenet-sandbox";
+
 fn run_as() -> Result<Option<RunAs>, PgError> {
     if !nix::unistd::geteuid().is_root() {
         return Ok(None);
     }
-    match User::from_name(SUPERUSER) {
+    if !matches!(User::from_name(OS_USER), Ok(Some(_))) {
+        // Two processes may race to create it: the loser's useradd fails, the lookup below
+        // still finds the user.
+        let out = Command::new("useradd")
+            .args(["--system", "--user-group", "--no-create-home"])
+            .args([
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                OS_USER,
+            ])
+            .stdin(Stdio::null())
+            .output();
+        if let Ok(out) = &out {
+            if !out.status.success() {
+                tracing::debug!(
+                    "useradd {OS_USER}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+    }
+    match User::from_name(OS_USER) {
         Ok(Some(user)) => Ok(Some(RunAs {
             uid: user.uid,
             gid: user.gid,
         })),
         _ => Err(PgError::Embedded {
-            detail: "running as root, and there is no \"postgres\" system user to run the \
-                     server as (PostgreSQL refuses to run as root): create one (useradd --system \
-                     --user-group postgres) or run as an unprivileged user"
-                .to_owned(),
+            detail: format!(
+                "running as root, and there is no \"{OS_USER}\" system user to run the server \
+                 as (PostgreSQL refuses to run as root) and useradd could not create one: \
+                 create it (useradd --system --user-group {OS_USER}) or run as an \
+                 unprivileged user"
+            ),
         }),
     }
 }
@@ -153,7 +183,7 @@ fn run_as() -> Result<Option<RunAs>, PgError> {
 /// Where to create the private directory. Memory file systems first, since a data directory is
 /// about a thousand small files: `$TENET_TMPDIR`, then `$XDG_RUNTIME_DIR`, then `/dev/shm` when it
 /// is a tmpfs with at least 1 GiB free, then the system temporary directory, then `/tmp`. Skipped
-/// are directories whose path is too long for a Unix socket and (as root) those the postgres user
+/// are directories whose path is too long for a Unix socket and (as root) those the server's user
 /// cannot reach.
 fn temp_base(run_as: Option<&RunAs>) -> Result<PathBuf, PgError> {
     // sun_path holds 108 bytes (104 on macOS): leave room for "/tenet-pg-XXXXXX/.s.PGSQL.5432".
@@ -179,7 +209,7 @@ fn temp_base(run_as: Option<&RunAs>) -> Result<PathBuf, PgError> {
                     "TENET_TMPDIR={} is not a directory{} with a short enough path",
                     dir.display(),
                     if run_as.is_some() {
-                        " the postgres user can reach"
+                        " the tenet-sandbox user can reach"
                     } else {
                         ""
                     }
@@ -201,7 +231,7 @@ fn temp_base(run_as: Option<&RunAs>) -> Result<PathBuf, PgError> {
             detail: format!(
                 "no usable temporary directory{} (tried {} and /tmp); set TENET_TMPDIR",
                 if run_as.is_some() {
-                    " that the postgres user can reach"
+                    " that the tenet-sandbox user can reach"
                 } else {
                     ""
                 },
@@ -244,7 +274,7 @@ fn traversable_by(path: &Path, user: &RunAs) -> bool {
 }
 
 /// A command for one of the server's programs: PG* variables removed (they could redirect it),
-/// messages in English, run from the private directory, as the postgres user when we are root.
+/// messages in English, run from the private directory, as [`OS_USER`] when we are root.
 fn command(program: &Path, dir: &Path, run_as: Option<&RunAs>) -> Command {
     let mut cmd = Command::new(program);
     for (key, _) in std::env::vars_os() {
@@ -484,7 +514,7 @@ fn sweep_stale(base: &Path) {
     }
 }
 
-fn process_alive(pid: i32) -> bool {
+pub(crate) fn process_alive(pid: i32) -> bool {
     if pid <= 0
         || matches!(
             kill(Pid::from_raw(pid), None),

@@ -2,6 +2,8 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Once;
+use std::time::Duration;
 
 use postgres::config::SslMode as PgSslMode;
 use postgres::{Config, NoTls};
@@ -10,6 +12,7 @@ use crate::conninfo::LibpqEnv;
 use crate::embedded::Embedded;
 use crate::error::{classify, is_hba_refusal, PgError};
 use crate::redact::redact;
+use crate::sandbox::{Sandbox, DEFAULT_STATEMENT_TIMEOUT};
 use crate::scratch::ScratchDb;
 use crate::settings::{resolve, ConnectOptions};
 use crate::tls::SslMode;
@@ -26,6 +29,10 @@ pub struct Server {
     pub(crate) target: String,
     /// Set for the embedded cluster; dropping it stops the cluster and removes its directory.
     pub(crate) embedded: Option<Embedded>,
+    /// The limit on one round trip of untrusted SQL in a [`Sandbox`].
+    pub(crate) statement_timeout: Duration,
+    /// Leftovers of dead processes are dropped once per process and server.
+    pub(crate) swept: Once,
 }
 
 impl Server {
@@ -58,6 +65,8 @@ impl Server {
             options,
             target,
             embedded: None,
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+            swept: Once::new(),
         };
         // Fail early, with the specific error.
         drop(server.connect()?);
@@ -80,6 +89,8 @@ impl Server {
             options: ConnectOptions::plain(),
             target: format!("embedded PostgreSQL (socket in {})", embedded.dir.display()),
             embedded: Some(embedded),
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+            swept: Once::new(),
         })
     }
 
@@ -112,6 +123,17 @@ impl Server {
     /// and on Ctrl-C/SIGTERM.
     pub fn scratch(&self) -> Result<ScratchDb, PgError> {
         ScratchDb::create(self)
+    }
+
+    /// A scratch database for untrusted SQL, with a session as a fresh unprivileged role (see
+    /// [`Sandbox`]); everything is dropped with the handle.
+    pub fn sandbox(&self) -> Result<Sandbox, PgError> {
+        Sandbox::create(self, self.statement_timeout)
+    }
+
+    /// The limit on one round trip of untrusted SQL (default 60 s).
+    pub fn set_statement_timeout(&mut self, limit: Duration) {
+        self.statement_timeout = limit;
     }
 
     /// Whether this is the embedded throwaway cluster.

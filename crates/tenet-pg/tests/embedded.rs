@@ -50,11 +50,25 @@ fn embedded_cluster_lifecycle() {
     assert_eq!(row.get::<_, String>(2), "postgres");
     assert!(row.get::<_, i32>(3) >= 100000);
 
-    // As root the server runs as the postgres system user, otherwise as us.
+    // As root the server runs as its own system user (not postgres, who owns the real
+    // server's files), otherwise as us.
     let backend_uid = os_uid_of_backend(&mut client);
     if nix::unistd::geteuid().is_root() {
-        let pg = nix::unistd::User::from_name("postgres").unwrap().unwrap();
-        assert_eq!(backend_uid, pg.uid.as_raw(), "server runs as postgres");
+        let own = nix::unistd::User::from_name("tenet-sandbox")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            backend_uid,
+            own.uid.as_raw(),
+            "server runs as tenet-sandbox"
+        );
+        if let Ok(Some(pg)) = nix::unistd::User::from_name("postgres") {
+            assert_ne!(backend_uid, pg.uid.as_raw());
+        }
+        // Its data directory is private to that user.
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(&dir).unwrap();
+        assert_eq!((meta.uid(), meta.mode() & 0o777), (own.uid.as_raw(), 0o700));
     } else {
         assert_eq!(backend_uid, nix::unistd::geteuid().as_raw());
     }

@@ -17,7 +17,9 @@
 //! - round trips: `BEGIN` and the setting go in one message, `COMMIT` and the reset in
 //!   another, and a connection that ended cleanly is kept for the next transaction without
 //!   sqlx's checks on release and acquire, so a transaction of one query costs three round
-//!   trips, as many as the same query through sqlx's pool without a transaction.
+//!   trips, as many as the same query through sqlx's pool without a transaction. The reset
+//!   is a handful of utility statements and one small query; the rare session that made
+//!   statements with SQL `PREPARE` costs one more round trip to deallocate them.
 //!
 //! The tenant travels as a literal inside that first message: an `E'...'` string in which
 //! only printable ASCII appears as itself (quote doubled, backslash escaped) and everything
@@ -38,7 +40,7 @@
 use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::Notify;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnection, PgPool};
@@ -64,13 +66,34 @@ pub enum Error {
 /// What a connection is reset with when a transaction ends, in the same message as its
 /// COMMIT or ROLLBACK. Order matters: the session's authorization and settings come back
 /// first (a `statement_timeout` or `search_path` the application set must not affect the
-/// rest). `DISCARD ALL` would also deallocate sqlx's prepared statements; only those made
-/// with SQL `PREPARE` (`from_sql`) go.
-pub const RESET: &str = "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL; CLOSE ALL; \
-UNLISTEN *; SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES; \
-DO $tenet$ DECLARE s text; BEGIN \
-FOR s IN SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql LOOP \
-EXECUTE 'DEALLOCATE ' || pg_catalog.quote_ident(s); END LOOP; END $tenet$";
+/// rest). `DISCARD ALL` would also deallocate sqlx's prepared statements; the last statement
+/// instead names those made with SQL `PREPARE` (`from_sql`, almost never any), which
+/// [`deallocate`] then removes, so the common case needs no procedural code (a `DO` block is
+/// compiled anew every time it runs, which cost as much as the rest of the transaction).
+pub const RESET: &str = "SET SESSION AUTHORIZATION DEFAULT; RESET ALL; CLOSE ALL; UNLISTEN *; \
+DISCARD TEMP; DISCARD SEQUENCES; \
+SELECT name::text FROM pg_catalog.pg_advisory_unlock_all(), pg_catalog.pg_prepared_statements \
+WHERE from_sql";
+
+/// Run [`RESET`] on `conn` after `end` (`COMMIT`, `ROLLBACK` or nothing) in one message, and
+/// deallocate the SQL-prepared statements it names.
+async fn reset(conn: &mut PgConnection, end: &str) -> Result<(), sqlx::Error> {
+    // A &str with no arguments goes as a simple query: all statements in one message. The
+    // only rows are those of the reset's last statement.
+    let sql = format!("{end}{RESET}");
+    let rows = sqlx::Executor::fetch_all(&mut *conn, sql.as_str()).await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut deallocate = String::new();
+    for row in rows {
+        let name: String = sqlx::Row::try_get(&row, 0)?;
+        write!(deallocate, "DEALLOCATE \"{}\";", name.replace('"', "\"\"")).unwrap();
+    }
+    sqlx::Executor::execute(&mut *conn, deallocate.as_str())
+        .await
+        .map(drop)
+}
 
 /// A pool whose connections are only handed out inside tenant-scoped transactions.
 ///
@@ -80,6 +103,10 @@ EXECUTE 'DEALLOCATE ' || pg_catalog.quote_ident(s); END LOOP; END $tenet$";
 /// answered does not need. So a `TenantPool` keeps the connections it has used until it is
 /// dropped (then they are closed): give it a pool of its own. A kept connection found dead
 /// (the server restarted) is closed and the transaction begun on another.
+///
+/// At most the pool's `max_connections` transactions run at once; the others wait their turn
+/// in order (a semaphore), so a waiting `begin` never races sqlx's pool for a connection
+/// this pool is keeping.
 #[derive(Clone)]
 pub struct TenantPool {
     shared: Arc<Shared>,
@@ -90,8 +117,9 @@ struct Shared {
     setting: String,
     /// Reset connections, not in a transaction, which sqlx counts as in one (depth 1).
     kept: Mutex<Vec<PoolConnection<Postgres>>>,
-    /// Signalled when a connection is kept, for a `begin` waiting on the pool.
-    returned: Notify,
+    /// One permit per connection the pool may hand out: a transaction holds one from begin
+    /// to end. With a permit, either a kept connection is there or sqlx's pool has room.
+    slots: Arc<Semaphore>,
 }
 
 impl Drop for Shared {
@@ -124,12 +152,13 @@ impl TenantPool {
         if !valid {
             return Err(Error::Setting(setting));
         }
+        let slots = pool.options().get_max_connections().max(1) as usize;
         Ok(TenantPool {
             shared: Arc::new(Shared {
                 pool,
                 setting,
                 kept: Mutex::new(Vec::new()),
-                returned: Notify::new(),
+                slots: Arc::new(Semaphore::new(slots)),
             }),
         })
     }
@@ -152,15 +181,28 @@ impl TenantPool {
             self.shared.setting,
             literal(tenant)?
         );
+        let slot = self
+            .shared
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
         loop {
-            let (mut conn, kept) = self.connection().await?;
-            let begun = if kept {
-                // Counted in a transaction already; one message, no sqlx bookkeeping.
-                sqlx::Executor::execute(&mut *conn, begin.as_str())
-                    .await
-                    .map(drop)
-            } else {
-                Manager::begin(&mut conn, Some(begin.clone().into())).await
+            let kept = self.shared.kept.lock().expect("kept connections").pop();
+            let (mut conn, begun) = match kept {
+                Some(mut conn) => {
+                    // Counted in a transaction already; one message, no sqlx bookkeeping.
+                    let begun = sqlx::Executor::execute(&mut *conn, begin.as_str())
+                        .await
+                        .map(drop);
+                    (conn, begun)
+                }
+                None => {
+                    let mut conn = self.shared.pool.acquire().await?;
+                    let begun = Manager::begin(&mut conn, Some(begin.clone().into())).await;
+                    (conn, begun)
+                }
             };
             match begun {
                 Ok(()) => {
@@ -168,32 +210,19 @@ impl TenantPool {
                         conn: Some(conn),
                         shared: self.shared.clone(),
                         tenant: tenant.to_string(),
+                        slot: Some(slot),
                     })
                 }
                 Err(e) => {
                     // Whatever state the failure left, this session is not reused.
+                    let was_kept = Manager::get_transaction_depth(&conn) == 1;
                     conn.close_on_drop();
+                    drop(conn);
                     // A kept connection may have died while kept: try another.
-                    if !kept || matches!(e, sqlx::Error::Database(_)) {
+                    if !was_kept || matches!(e, sqlx::Error::Database(_)) {
                         return Err(e.into());
                     }
                 }
-            }
-        }
-    }
-
-    /// A kept connection (true), else one from the pool, whichever comes first.
-    async fn connection(&self) -> Result<(PoolConnection<Postgres>, bool), Error> {
-        loop {
-            let returned = self.shared.returned.notified();
-            tokio::pin!(returned);
-            returned.as_mut().enable();
-            if let Some(conn) = self.shared.kept.lock().expect("kept connections").pop() {
-                return Ok((conn, true));
-            }
-            tokio::select! {
-                conn = self.shared.pool.acquire() => return Ok((conn?, false)),
-                () = &mut returned => continue,
             }
         }
     }
@@ -224,6 +253,8 @@ pub struct TenantTx {
     conn: Option<PoolConnection<Postgres>>,
     shared: Arc<Shared>,
     tenant: String,
+    /// The pool's permit, given back when the connection is kept or released.
+    slot: Option<OwnedSemaphorePermit>,
 }
 
 impl TenantTx {
@@ -251,22 +282,18 @@ impl TenantTx {
     /// End the transaction and reset the session in one round trip.
     async fn finish(&mut self, end: &str) -> Result<(), Error> {
         let mut conn = self.conn.take().expect("a TenantTx ends once");
-        // The reset runs in a transaction block of its own: in one message, statements
-        // before a BEGIN would join its block.
-        let sql = format!("{end}; BEGIN; {RESET}; COMMIT");
-        // A &str with no arguments goes as a simple query: all statements in one message.
-        let done: Result<_, sqlx::Error> = sqlx::Executor::execute(&mut *conn, sql.as_str()).await;
+        let done = reset(&mut conn, &format!("{end}; ")).await;
         match done {
-            Ok(_) if Manager::get_transaction_depth(&conn) == 1 => {
+            // Still counted in a transaction by sqlx (depth 1): no savepoint left open.
+            Ok(()) if Manager::get_transaction_depth(&conn) == 1 => {
                 self.shared
                     .kept
                     .lock()
                     .expect("kept connections")
                     .push(conn);
-                self.shared.returned.notify_one();
                 Ok(())
             }
-            Ok(_) => {
+            Ok(()) => {
                 conn.close_on_drop();
                 Ok(())
             }
@@ -277,6 +304,7 @@ impl TenantTx {
                 Err(e.into())
             }
         }
+        // The slot goes back when self drops, after the connection is kept or closed.
     }
 }
 
@@ -286,24 +314,22 @@ impl Drop for TenantTx {
             return;
         };
         // Roll back now (queued, sent before anything else on this connection), then reset
-        // before the connection goes back to the pool; without a runtime, close it.
+        // before the connection goes back to sqlx's pool; without a runtime, close it. The
+        // slot is held until the connection is back.
         Manager::start_rollback(&mut conn);
+        let slot = self.slot.take();
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                runtime.spawn(reset_and_release(conn));
+                runtime.spawn(async move {
+                    if reset(&mut conn, "").await.is_err() {
+                        conn.close_on_drop();
+                    }
+                    drop(conn);
+                    drop(slot);
+                });
             }
             Err(_) => conn.close_on_drop(),
         }
-    }
-}
-
-/// Reset a connection whose transaction was dropped, then let it go back to the pool (or
-/// close, when the reset fails).
-async fn reset_and_release(mut conn: PoolConnection<Postgres>) {
-    // A &str with no arguments goes as a simple query: all statements in one message.
-    let reset: Result<_, sqlx::Error> = sqlx::Executor::execute(&mut *conn, RESET).await;
-    if reset.is_err() {
-        conn.close_on_drop();
     }
 }
 

@@ -232,3 +232,52 @@ async fn refusals(db: &ScratchDb) {
     let scoped = TenantPool::new(pool, "app.tenant_id").unwrap();
     assert!(matches!(scoped.begin("").await, Err(Error::EmptyTenant)));
 }
+
+/// Many more transactions than connections, ending every way there is (commit, rollback,
+/// dropped, failed): each waits its turn and gets one, none waits forever, and the pool never
+/// opens more connections than it may.
+#[test]
+fn transactions_beyond_the_pool_size_all_get_a_turn_however_others_end() {
+    let db = setup();
+    let tenants = tenant_ids(&db);
+    block_on(async {
+        let pool = app_pool(&db, 2).await;
+        let scoped = TenantPool::new(pool.clone(), "app.tenant_id").unwrap();
+        let mut handles = Vec::new();
+        for i in 0..400usize {
+            let tenant = tenants[i % TENANTS].clone();
+            let scoped = scoped.clone();
+            handles.push(tokio::spawn(async move {
+                let mut tx = scoped.begin(&tenant).await.unwrap();
+                let sessions: i64 = sqlx::query_scalar(
+                    "select count(*) from pg_stat_activity where usename = current_user",
+                )
+                .fetch_one(tx.conn())
+                .await
+                .unwrap();
+                match i % 4 {
+                    0 => tx.commit().await.unwrap(),
+                    1 => tx.rollback().await.unwrap(),
+                    2 => drop(tx),
+                    _ => {
+                        // A failed statement: the transaction is aborted, then dropped.
+                        assert!(sqlx::query("select 1/0").execute(tx.conn()).await.is_err());
+                        drop(tx);
+                    }
+                }
+                sessions
+            }));
+        }
+        let all = async {
+            let mut most = 0;
+            for h in handles {
+                most = most.max(h.await.unwrap());
+            }
+            most
+        };
+        let most = tokio::time::timeout(std::time::Duration::from_secs(120), all)
+            .await
+            .expect("a transaction waited for a connection forever");
+        assert!(most <= 2, "{most} sessions for a pool of 2");
+    });
+}

@@ -254,10 +254,7 @@ fn temp_tables_of_a_tenant_are_dropped() {
     let db = setup();
     exec(
         &db,
-        &format!(
-            "grant temporary on database {} to {ROLE}",
-            format!("\"{}\"", db.name())
-        ),
+        &format!("grant temporary on database \"{}\" to {ROLE}", db.name()),
     );
     block_on(async {
         let pool = pool_of_one(&db, ROLE).await;
@@ -339,7 +336,11 @@ fn statements_a_tenant_prepared_with_sql_are_deallocated_and_sqlx_keeps_its_own(
         for end in [End::Commit, End::Rollback, End::Drop] {
             after_a(
                 &pool,
-                &format!("prepare a_titles as select title from tasks where tenant_id = '{A}'"),
+                // Two statements, one with a name that needs quoting.
+                &format!(
+                    "prepare a_titles as select title from tasks where tenant_id = '{A}'; \
+                     prepare \"A \"\"odd\"\" one\" as select 1"
+                ),
                 end,
                 async |b| {
                     assert_eq!(

@@ -19,6 +19,8 @@ use crate::check::{self, Key};
 use crate::expr;
 use crate::model::Model;
 
+pub mod citus;
+
 /// Rules `generate` fixes; findings of other rules are left for a person.
 pub const FIXES: &[&str] = &[
     "tenant-column-nullable",
@@ -36,6 +38,7 @@ pub const FIXES: &[&str] = &[
     "tenant-index-missing",
     "view-not-security-invoker",
     "partition-without-policy",
+    "app-role-missing",
 ];
 
 pub struct Generated {
@@ -48,6 +51,7 @@ pub struct Generated {
 
 #[derive(Default)]
 struct Script {
+    roles: Vec<String>,
     drop_fks: Vec<String>,
     not_null: Vec<String>,
     keys: Vec<String>,
@@ -84,6 +88,13 @@ pub fn generate(model: &Model) -> Generated {
         }
         for fk in check::fks_without_tenant(model, t) {
             fk_changes.insert((t.qualified_name(), fk.name.clone()), (t, fk, true));
+        }
+        for (key, why) in check::global_keys(model, t) {
+            s.notes.push(format!(
+                "key {} on {} stays global: {why}",
+                quote::ident(key.name()),
+                t.qualified_name()
+            ));
         }
         let mut keep = Vec::new();
         'keys: for key in check::keys_without_tenant(model, t) {
@@ -159,106 +170,110 @@ pub fn generate(model: &Model) -> Generated {
         if child && !check::child_reachable(model, t) {
             continue;
         }
-        let Some(col) = model.tenant_column(t) else {
+        let col = model.tenant_column(t);
+        if col.is_none() && model.link(t).is_none() {
             continue;
-        };
-        let column = &col.name;
-        if !col.not_null && !col.inherited {
-            s.not_null.push(format!(
-                "ALTER TABLE {name} ALTER COLUMN {} SET NOT NULL;",
-                quote::ident(column)
-            ));
         }
-        if let Some(keys) = rebuilt_keys.get(&name) {
-            for key in keys {
-                // With the tenant column added, an existing key may already cover it: then the
-                // global key just goes (foreign keys re-point to the tenant-led one).
-                let key_columns: &[String] = match key {
-                    Key::Constraint(c) => &c.columns,
-                    Key::Index(i) => &i.columns,
-                };
-                let widened: BTreeSet<&str> = key_columns
-                    .iter()
-                    .map(String::as_str)
-                    .chain([column.as_str()])
-                    .collect();
-                let covered = t
-                    .constraints
-                    .iter()
-                    .filter(|c| {
-                        matches!(c.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique)
-                    })
-                    .map(|c| {
-                        c.columns
-                            .iter()
-                            .map(String::as_str)
-                            .collect::<BTreeSet<_>>()
-                    })
-                    .chain(
-                        t.indexes
-                            .iter()
-                            .filter(|i| i.unique && i.predicate.is_none())
-                            .map(|i| i.columns.iter().map(String::as_str).collect()),
-                    )
-                    .any(|cols| cols == widened);
-                if covered {
-                    s.keys.push(match key {
-                        Key::Constraint(c) => format!(
-                            "ALTER TABLE {name} DROP CONSTRAINT {};",
-                            quote::ident(&c.name)
-                        ),
-                        Key::Index(i) => {
-                            format!("DROP INDEX {};", QualifiedName::new(&t.schema, &i.name))
-                        }
-                    });
-                    continue;
-                }
-                match key {
-                    Key::Constraint(c) => match insert_first_column(&c.definition, column) {
-                        Some(def) => s.keys.push(format!(
-                            "ALTER TABLE {name} DROP CONSTRAINT {n}, ADD CONSTRAINT {n} {def};",
-                            n = quote::ident(&c.name)
-                        )),
-                        None => s
-                            .notes
-                            .push(format!("cannot rewrite key {}: {}", c.name, c.definition)),
-                    },
-                    Key::Index(i) => {
-                        let marker = format!(" USING {} (", i.method);
-                        match i.definition.find(&marker) {
-                            Some(pos) => {
-                                let at = pos + marker.len();
-                                let def = format!(
-                                    "{}{}, {}",
-                                    &i.definition[..at],
-                                    quote::ident(column),
-                                    &i.definition[at..]
-                                );
-                                s.keys.push(format!(
-                                    "DROP INDEX {};\n{def};",
-                                    QualifiedName::new(&t.schema, &i.name)
-                                ));
+        // A table linked to its tenant through a foreign key gets policies only.
+        if let Some(col) = col {
+            let column = &col.name;
+            if !col.not_null && !col.inherited {
+                s.not_null.push(format!(
+                    "ALTER TABLE {name} ALTER COLUMN {} SET NOT NULL;",
+                    quote::ident(column)
+                ));
+            }
+            if let Some(keys) = rebuilt_keys.get(&name) {
+                for key in keys {
+                    // With the tenant column added, an existing key may already cover it: then the
+                    // global key just goes (foreign keys re-point to the tenant-led one).
+                    let key_columns: &[String] = match key {
+                        Key::Constraint(c) => &c.columns,
+                        Key::Index(i) => &i.columns,
+                    };
+                    let widened: BTreeSet<&str> = key_columns
+                        .iter()
+                        .map(String::as_str)
+                        .chain([column.as_str()])
+                        .collect();
+                    let covered = t
+                        .constraints
+                        .iter()
+                        .filter(|c| {
+                            matches!(c.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique)
+                        })
+                        .map(|c| {
+                            c.columns
+                                .iter()
+                                .map(String::as_str)
+                                .collect::<BTreeSet<_>>()
+                        })
+                        .chain(
+                            t.indexes
+                                .iter()
+                                .filter(|i| i.unique && i.predicate.is_none())
+                                .map(|i| i.columns.iter().map(String::as_str).collect()),
+                        )
+                        .any(|cols| cols == widened);
+                    if covered {
+                        s.keys.push(match key {
+                            Key::Constraint(c) => format!(
+                                "ALTER TABLE {name} DROP CONSTRAINT {};",
+                                quote::ident(&c.name)
+                            ),
+                            Key::Index(i) => {
+                                format!("DROP INDEX {};", QualifiedName::new(&t.schema, &i.name))
                             }
-                            None => s.notes.push(format!(
-                                "cannot rewrite unique index {}: {}",
-                                i.name, i.definition
+                        });
+                        continue;
+                    }
+                    match key {
+                        Key::Constraint(c) => match insert_first_column(&c.definition, column) {
+                            Some(def) => s.keys.push(format!(
+                                "ALTER TABLE {name} DROP CONSTRAINT {n}, ADD CONSTRAINT {n} {def};",
+                                n = quote::ident(&c.name)
                             )),
+                            None => s
+                                .notes
+                                .push(format!("cannot rewrite key {}: {}", c.name, c.definition)),
+                        },
+                        Key::Index(i) => {
+                            let marker = format!(" USING {} (", i.method);
+                            match i.definition.find(&marker) {
+                                Some(pos) => {
+                                    let at = pos + marker.len();
+                                    let def = format!(
+                                        "{}{}, {}",
+                                        &i.definition[..at],
+                                        quote::ident(column),
+                                        &i.definition[at..]
+                                    );
+                                    s.keys.push(format!(
+                                        "DROP INDEX {};\n{def};",
+                                        QualifiedName::new(&t.schema, &i.name)
+                                    ));
+                                }
+                                None => s.notes.push(format!(
+                                    "cannot rewrite unique index {}: {}",
+                                    i.name, i.definition
+                                )),
+                            }
                         }
                     }
                 }
             }
-        }
-        if !child && !check::has_tenant_index(model, t) && !rebuilt_keys.contains_key(&name) {
-            let index = unique_name(
-                &mut used_names,
-                &t.schema,
-                &format!("{}_{}_idx", t.name, column),
-            );
-            s.indexes.push(format!(
-                "CREATE INDEX {} ON {name} ({});",
-                quote::ident(&index),
-                quote::ident(column)
-            ));
+            if !child && !check::has_tenant_index(model, t) && !rebuilt_keys.contains_key(&name) {
+                let index = unique_name(
+                    &mut used_names,
+                    &t.schema,
+                    &format!("{}_{}_idx", t.name, column),
+                );
+                s.indexes.push(format!(
+                    "CREATE INDEX {} ON {name} ({});",
+                    quote::ident(&index),
+                    quote::ident(column)
+                ));
+            }
         }
         if !t.rls_enabled {
             s.rls
@@ -268,7 +283,7 @@ pub fn generate(model: &Model) -> Generated {
             s.rls
                 .push(format!("ALTER TABLE {name} FORCE ROW LEVEL SECURITY;"));
         }
-        let cond = check::tenant_condition(column, setting, &col.data_type);
+        let cond = model.condition(t);
         let policy_names: BTreeSet<&str> = t.policies.iter().map(|p| p.name.as_str()).collect();
         let fresh = |base: &str| {
             let mut n = base.to_string();
@@ -329,12 +344,24 @@ pub fn generate(model: &Model) -> Generated {
         ));
     }
 
-    let not_fixed: Vec<Finding> = check::check(model)
+    // Generate writes policies for the app role only: the anonymous role's findings stay.
+    let app_findings = check::check_app(model);
+    let anon = check::anon_findings(model, &app_findings);
+    let not_fixed: Vec<Finding> = app_findings
         .into_iter()
         .filter(|f| !FIXES.contains(&f.rule.as_str()))
+        .chain(anon)
         .collect();
 
-    let sections: [(&str, &Vec<String>); 8] = [
+    // Policies name the app role: the script must load where it does not exist yet.
+    if !model.catalog.roles.iter().any(|r| &r.name == app) {
+        s.roles.push(format!(
+            "DO $$ BEGIN CREATE ROLE {} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;",
+            quote::ident(app)
+        ));
+    }
+    let sections: [(&str, &Vec<String>); 9] = [
+        ("The app role the policies name (NOLOGIN: give it LOGIN and a password where the app connects)", &s.roles),
         ("Foreign keys that must carry the tenant column, dropped while their keys change", &s.drop_fks),
         ("The tenant column is required", &s.not_null),
         ("Keys lead with the tenant column", &s.keys),

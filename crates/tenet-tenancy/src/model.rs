@@ -4,11 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use tenet_catalog::{
-    Catalog, Column, ConstraintKind, Function, Grant, Policy, QualifiedName, Table, View,
+    quote, Catalog, Column, ConstraintKind, Function, Grant, Policy, QualifiedName, Table, View,
 };
-use tenet_config::Tenancy;
+use tenet_config::{Preset, Tenancy};
 
-use crate::expr::{self, ExprContext};
+use crate::expr::{self, ExprContext, Via};
 
 /// The four commands a policy can govern, in the order they are reported.
 pub const COMMANDS: [&str; 4] = ["select", "insert", "update", "delete"];
@@ -24,7 +24,33 @@ pub struct Model<'a> {
     roots: BTreeMap<QualifiedName, String>,
     /// Expression helpers: zero-argument SQL functions returning an expression.
     helpers: BTreeMap<String, String>,
+    /// The membership table and its user column.
+    membership: Option<(&'a Table, String)>,
+    /// Tenant tables without the tenant column that reach their tenant through a foreign key.
+    links: BTreeMap<QualifiedName, Link>,
 }
+
+/// `tasks.project_id -> projects.id`: a table whose rows belong to the tenant of the parent
+/// row they reference (NOT NULL, one column).
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub column: String,
+    pub parent: QualifiedName,
+    pub key: String,
+}
+
+/// `auth.uid()` and `auth.jwt()` as Supabase defines them: both read the verified token's
+/// claims, which PostgREST puts in `request.jwt.claims` (older versions: `request.jwt.claim.*`).
+pub const SUPABASE_HELPERS: [(&str, &str); 2] = [
+    (
+        "auth.uid",
+        "coalesce(nullif(current_setting('request.jwt.claim.sub', true), ''), (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub'))::uuid",
+    ),
+    (
+        "auth.jwt",
+        "coalesce(nullif(current_setting('request.jwt.claim', true), ''), nullif(current_setting('request.jwt.claims', true), ''))::jsonb",
+    ),
+];
 
 impl<'a> Model<'a> {
     pub fn new(catalog: &'a Catalog, tenancy: &'a Tenancy) -> Model<'a> {
@@ -42,9 +68,11 @@ impl<'a> Model<'a> {
             .iter()
             .map(|t| (t.qualified_name(), t))
             .collect();
+        let shared =
+            |t: &Table| tenancy.is_global(&t.schema, &t.name) || tenancy.is_excluded(&t.schema);
         let mut roots = BTreeMap::new();
         for t in &catalog.tables {
-            if tenancy.is_global(&t.schema, &t.name) || t.column(&tenancy.column).is_none() {
+            if shared(t) || t.column(&tenancy.column).is_none() {
                 continue;
             }
             for c in t
@@ -56,9 +84,7 @@ impl<'a> Model<'a> {
                 let Some(target) = tables.get(&r.table) else {
                     continue;
                 };
-                if tenancy.is_global(&target.schema, &target.name)
-                    || target.column(&tenancy.column).is_some()
-                {
+                if shared(target) || target.column(&tenancy.column).is_some() {
                     continue;
                 }
                 if let Some((_, key)) = c
@@ -80,13 +106,158 @@ impl<'a> Model<'a> {
                 }
             }
         }
-        Model {
+        if tenancy.preset == Some(Preset::Supabase) {
+            // Supabase's own definitions, for schemas loaded without the auth schema.
+            for (name, body) in SUPABASE_HELPERS {
+                helpers
+                    .entry(name.to_string())
+                    .or_insert_with(|| body.to_string());
+            }
+        }
+        let membership = tenancy.membership.as_ref().and_then(|m| {
+            catalog
+                .tables
+                .iter()
+                .find(|t| tenancy.is_membership(&t.schema, &t.name))
+                .map(|t| (t, m.user_column.clone()))
+        });
+        let mut model = Model {
             catalog,
             tenancy,
             app_roles,
             tables,
             roots,
             helpers,
+            membership,
+            links: BTreeMap::new(),
+        };
+        model.links = model.find_links();
+        model
+    }
+
+    /// Links, found parents first (a chain of up to four).
+    fn find_links(&self) -> BTreeMap<QualifiedName, Link> {
+        let mut links: BTreeMap<QualifiedName, Link> = BTreeMap::new();
+        for _ in 0..4 {
+            for t in self.tenant_tables() {
+                let name = t.qualified_name();
+                if links.contains_key(&name)
+                    || self.is_root(t)
+                    || Model::is_child(t)
+                    || t.column(&self.tenancy.column).is_some()
+                {
+                    continue;
+                }
+                let found = t.constraints.iter().find_map(|c| {
+                    let r = c.references.as_ref()?;
+                    let ([col], [key]) = (c.columns.as_slice(), r.columns.as_slice()) else {
+                        return None;
+                    };
+                    let parent = self.table(&r.table)?;
+                    let reaches = self.is_tenant(parent)
+                        && (self.tenant_column(parent).is_some() || links.contains_key(&r.table));
+                    (c.kind == ConstraintKind::ForeignKey
+                        && r.table != name
+                        && reaches
+                        && t.column(col).is_some_and(|x| x.not_null))
+                    .then(|| Link {
+                        column: col.clone(),
+                        parent: r.table.clone(),
+                        key: key.clone(),
+                    })
+                });
+                if let Some(l) = found {
+                    links.insert(name, l);
+                }
+            }
+        }
+        links
+    }
+
+    /// How `t` reaches its tenant when it has no tenant column.
+    pub fn link(&self, t: &Table) -> Option<&Link> {
+        self.links.get(&t.qualified_name())
+    }
+
+    /// A table that reaches its tenant through `columns` of `t`.
+    pub fn linked_through(&self, t: &Table, columns: &[String]) -> Option<&QualifiedName> {
+        self.links
+            .iter()
+            .find(|(_, l)| l.parent == t.qualified_name() && columns == [l.key.clone()])
+            .map(|(n, _)| n)
+    }
+
+    /// The membership table and its user column, when the model has one and it exists.
+    pub fn membership(&self) -> Option<(&'a Table, &str)> {
+        self.membership.as_ref().map(|(t, c)| (*t, c.as_str()))
+    }
+
+    pub fn is_membership(&self, t: &Table) -> bool {
+        self.membership()
+            .is_some_and(|(m, _)| m.qualified_name() == t.qualified_name())
+    }
+
+    /// Whether objects of this schema are judged at all (not excluded).
+    pub fn in_scope(&self, schema: &str) -> bool {
+        !self.tenancy.is_excluded(schema)
+    }
+
+    /// The SQL for "the current user (or tenant)" as a value of type `ty`, read once per query
+    /// and NULL when missing or empty; never a JSON setting cast straight to a scalar.
+    pub fn identity_sql(&self, ty: &str) -> String {
+        let setting = quote::literal(&self.tenancy.setting);
+        if self.tenancy.preset == Some(Preset::Supabase) {
+            if ty == "uuid" {
+                return "(SELECT auth.uid())".into();
+            }
+            return format!("(SELECT (auth.jwt() ->> 'sub')::{ty})");
+        }
+        if self.tenancy.json_setting() {
+            return format!(
+                "(SELECT (NULLIF(current_setting({setting}, true), '')::jsonb ->> 'sub')::{ty})"
+            );
+        }
+        format!("(SELECT NULLIF(current_setting({setting}, true), '')::{ty})")
+    }
+
+    /// The condition Tenet writes for `t`: its tenant column against the setting, or (with a
+    /// membership table) against the tenants the setting's user is a member of.
+    pub fn condition(&self, t: &Table) -> String {
+        if let Some(l) = self.link(t) {
+            let parent = self
+                .table(&l.parent)
+                .map_or_else(|| "false".into(), |p| self.condition(p));
+            return format!(
+                "{} IN (SELECT {} FROM {} WHERE {parent})",
+                quote::ident(&l.column),
+                quote::ident(&l.key),
+                l.parent
+            );
+        }
+        let Some(col) = self.tenant_column(t) else {
+            return "false".into();
+        };
+        match self.membership() {
+            Some((m, user)) if m.qualified_name() == t.qualified_name() => {
+                let ty = m.column(user).map_or("text", |c| c.data_type.as_str());
+                format!("{} = {}", quote::ident(user), self.identity_sql(ty))
+            }
+            Some((m, user)) => {
+                let ty = m.column(user).map_or("text", |c| c.data_type.as_str());
+                format!(
+                    "{} IN (SELECT {} FROM {} WHERE {} = {})",
+                    quote::ident(&col.name),
+                    quote::ident(&self.tenancy.column),
+                    m.qualified_name(),
+                    quote::ident(user),
+                    self.identity_sql(ty)
+                )
+            }
+            None => format!(
+                "{} = {}",
+                quote::ident(&col.name),
+                self.identity_sql(&col.data_type)
+            ),
         }
     }
 
@@ -109,13 +280,13 @@ impl<'a> Model<'a> {
         }
     }
 
-    /// Every table not listed as global is tenant-scoped.
+    /// Every table not listed as global (nor in an excluded schema) is tenant-scoped.
     pub fn is_tenant(&self, t: &Table) -> bool {
-        !self.tenancy.is_global(&t.schema, &t.name)
+        self.is_tenant_name(&t.qualified_name())
     }
 
     pub fn is_tenant_name(&self, name: &QualifiedName) -> bool {
-        !self.tenancy.is_global(&name.schema, &name.name)
+        !self.tenancy.is_global(&name.schema, &name.name) && self.in_scope(&name.schema)
     }
 
     /// A partition or an inheritance child: reached through its parent's policies, unless
@@ -167,9 +338,23 @@ impl<'a> Model<'a> {
         })
     }
 
-    /// The command privilege (`select` -> `SELECT`).
+    /// The command privilege (`select` -> `SELECT`), on the table or on some column of it.
     pub fn app_can(&self, t: &Table, command: &str) -> bool {
-        self.app_has(&t.owner, &t.grants, false, &command.to_ascii_uppercase())
+        self.app_has_on_table(t, &command.to_ascii_uppercase())
+    }
+
+    /// Whether the app role holds `privilege` on `t` or on one of its columns: a column
+    /// grant reads or writes rows just as a table grant does.
+    pub fn app_has_on_table(&self, t: &Table, privilege: &str) -> bool {
+        self.app_has(&t.owner, &t.grants, false, privilege)
+            || t.columns
+                .iter()
+                .any(|c| self.app_has_on_column(t, c, privilege))
+    }
+
+    /// Whether the app role holds `privilege` on column `c` of `t` through a column grant.
+    pub fn app_has_on_column(&self, t: &Table, c: &Column, privilege: &str) -> bool {
+        c.grants.is_some() && self.app_has(&t.owner, &c.grants, false, privilege)
     }
 
     /// Policies of `t` that apply to the app role for `command`.
@@ -185,11 +370,72 @@ impl<'a> Model<'a> {
     pub fn expr_context(&self, t: &Table) -> ExprContext {
         let column = self.tenant_column(t);
         let text_column = column.is_some_and(|c| is_text_type(&c.data_type));
-        ExprContext {
-            column: column.map_or_else(|| self.tenancy.column.clone(), |c| c.name.clone()),
+        let column_name = column.map_or_else(|| self.tenancy.column.clone(), |c| c.name.clone());
+        let supabase = self.tenancy.preset == Some(Preset::Supabase);
+        let json: Vec<String> = if supabase || self.tenancy.json_setting() {
+            vec!["request.jwt.claims".into(), "request.jwt.claim".into()]
+        } else {
+            Vec::new()
+        };
+        let base = ExprContext {
+            column: column_name.clone(),
             setting: self.tenancy.setting.clone(),
             text_column,
             helpers: self.helpers.clone(),
+            direct: true,
+            settings: if supabase {
+                vec!["request.jwt.claim.sub".into()]
+            } else {
+                Vec::new()
+            },
+            json_settings: json,
+            via: Vec::new(),
+        };
+        if let Some(l) = self.link(t) {
+            let Some(parent) = self.table(&l.parent) else {
+                return base;
+            };
+            return ExprContext {
+                column: l.column.clone(),
+                text_column: false,
+                direct: false,
+                via: vec![Via {
+                    outer: l.column.clone(),
+                    schema: parent.schema.clone(),
+                    table: parent.name.clone(),
+                    key: l.key.clone(),
+                    inner: Box::new(self.expr_context(parent)),
+                }],
+                ..base
+            };
+        }
+        let Some((m, user)) = self.membership() else {
+            return base;
+        };
+        let user_ctx = ExprContext {
+            column: user.to_string(),
+            text_column: m.column(user).is_some_and(|c| is_text_type(&c.data_type)),
+            ..base.clone()
+        };
+        let via = Via {
+            outer: column_name,
+            schema: m.schema.clone(),
+            table: m.name.clone(),
+            key: self.tenancy.column.clone(),
+            inner: Box::new(user_ctx.clone()),
+        };
+        if self.is_membership(t) {
+            // Its rows are the user's own memberships; or those of tenants the user is in.
+            ExprContext {
+                via: vec![via],
+                ..user_ctx
+            }
+        } else {
+            ExprContext {
+                direct: false,
+                via: vec![via],
+                ..base
+            }
         }
     }
 

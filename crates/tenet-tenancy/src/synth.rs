@@ -320,7 +320,7 @@ impl<'a> Synth<'a> {
                         .map(|l| Cand::Sql(quote::literal(l)))
                         .collect();
                 }
-                TypeKind::Composite { .. } => return Vec::new(),
+                TypeKind::Composite { .. } | TypeKind::Range { .. } => return Vec::new(),
             }
         }
         type_candidates(&ty, &consts)
@@ -415,7 +415,7 @@ fn type_candidates(ty: &str, consts: &[Const]) -> Vec<Cand> {
 fn render(c: &Cand, n: u64, ty: &str) -> String {
     match c {
         Cand::Null => format!("NULL::{ty}"),
-        Cand::Int => format!("{}::{ty}", n),
+        Cand::Int => format!("{}::{ty}", fit_digits(n, ty)),
         Cand::Text(len) => {
             let mut s = format!("t{n}");
             if let Some(l) = len {
@@ -427,6 +427,25 @@ fn render(c: &Cand, n: u64, ty: &str) -> String {
         }
         Cand::Email => format!("'t{n}@example.com'::{ty}"),
         Cand::Sql(s) => format!("({s})::{ty}"),
+    }
+}
+
+/// A fresh integer that fits `numeric(p, s)`: at most `p - s` digits before the point (a
+/// counter past 999 overflows `numeric(5,2)`).
+fn fit_digits(n: u64, ty: &str) -> u64 {
+    let Some(args) = ty
+        .strip_prefix("numeric(")
+        .and_then(|r| r.strip_suffix(')'))
+    else {
+        return n;
+    };
+    let mut it = args.split(',').map(|x| x.trim().parse::<u32>().ok());
+    let (Some(Some(p)), s) = (it.next(), it.next().flatten().unwrap_or(0)) else {
+        return n;
+    };
+    match p.saturating_sub(s) {
+        d if d >= 19 => n,
+        d => n % 10u64.pow(d),
     }
 }
 
@@ -555,6 +574,14 @@ mod tests {
             constants_of("CHECK ((x > 0)) NOT VALID"),
             vec![Const::Int(0)]
         );
+    }
+
+    #[test]
+    fn integers_fit_numeric_precision() {
+        assert_eq!(fit_digits(1234, "numeric(5,2)"), 234);
+        assert_eq!(fit_digits(1234, "numeric(2,2)"), 0);
+        assert_eq!(fit_digits(1234, "numeric"), 1234);
+        assert_eq!(fit_digits(1234, "integer"), 1234);
     }
 
     #[test]

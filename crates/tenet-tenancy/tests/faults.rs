@@ -11,9 +11,63 @@ use tenet_config::Tenancy;
 use tenet_tenancy::{check, generate, prove, Model};
 use tenet_testkit::{server, test_db, ScratchDb};
 
-const CLEAN: &str = include_str!("faults/clean.sql");
+/// A clean schema of one tenancy model, and the model: tests/faults/clean.sql (a tenant
+/// column compared with the setting), faults/membership/clean.sql (users reach orgs through a
+/// membership table), faults/supabase/clean.sql (per-user rows, the real `auth.uid()`).
+#[derive(Clone, Copy)]
+enum Base {
+    Direct,
+    Membership,
+    Supabase,
+}
 
-/// A test database holding the clean schema plus a variant, and its own roles (dropped after).
+impl Base {
+    fn clean(self) -> &'static str {
+        match self {
+            Base::Direct => include_str!("faults/clean.sql"),
+            Base::Membership => include_str!("faults/membership/clean.sql"),
+            Base::Supabase => include_str!("faults/supabase/clean.sql"),
+        }
+    }
+
+    fn tenancy(self, app: &str) -> Tenancy {
+        match self {
+            Base::Direct => Tenancy {
+                column: "tenant_id".into(),
+                setting: "app.tenant_id".into(),
+                app_role: app.into(),
+                global_tables: vec!["plans".into(), "tenants".into()],
+                ..Default::default()
+            },
+            Base::Membership => Tenancy {
+                column: "org_id".into(),
+                setting: "app.user_id".into(),
+                app_role: app.into(),
+                global_tables: vec!["users".into()],
+                membership: Some(tenet_config::Membership {
+                    table: "memberships".into(),
+                    user_column: "user_id".into(),
+                }),
+                ..Default::default()
+            },
+            // As tenet.toml's `preset = "supabase"` fills it in, with a per-test role name
+            // standing for `authenticated` (roles are cluster-wide; tests run in parallel).
+            Base::Supabase => {
+                let mut t = tenet_config::Config::parse(&format!(
+                    "[tenancy]\npreset = \"supabase\"\ncolumn = \"user_id\"\napp_role = \"{app}\"\n"
+                ))
+                .unwrap()
+                .tenancy
+                .unwrap();
+                t.app_role = app.into();
+                t.anon_role = app.replace("_app", "_other");
+                t
+            }
+        }
+    }
+}
+
+/// A test database holding a clean schema plus a variant, and its own roles (dropped after).
 struct Fixture {
     db: Option<ScratchDb>,
     roles: Vec<String>,
@@ -22,11 +76,15 @@ struct Fixture {
 
 impl Fixture {
     fn new(name: &str, variant: &str) -> Fixture {
-        let base = format!("tenet_ft_{name}");
+        Fixture::on(Base::Direct, name, variant)
+    }
+
+    fn on(base: Base, name: &str, variant: &str) -> Fixture {
+        let base_name = format!("tenet_ft_{name}");
         let roles = vec![
-            format!("{base}_app"),
-            format!("{base}_owner"),
-            format!("{base}_other"),
+            format!("{base_name}_app"),
+            format!("{base_name}_owner"),
+            format!("{base_name}_other"),
         ];
         let fill = |sql: &str| {
             sql.replace("{{app}}", &roles[0])
@@ -44,14 +102,9 @@ impl Fixture {
                 .unwrap();
         }
         drop(client);
-        tenet_testkit::exec(&db, &fill(CLEAN));
+        tenet_testkit::exec(&db, &fill(base.clean()));
         tenet_testkit::exec(&db, &fill(variant));
-        let tenancy = Tenancy {
-            column: "tenant_id".into(),
-            setting: "app.tenant_id".into(),
-            app_role: roles[0].clone(),
-            global_tables: vec!["plans".into(), "tenants".into()],
-        };
+        let tenancy = base.tenancy(&roles[0]);
         Fixture {
             db: Some(db),
             roles,
@@ -67,6 +120,9 @@ impl Fixture {
         let mut client = self.db().connect().unwrap();
         let mut catalog = tenet_catalog::inspect(&mut client).unwrap();
         tenet_tenancy::merge_role(&mut client, &mut catalog, &self.tenancy.app_role).unwrap();
+        if !self.tenancy.anon_role.is_empty() {
+            tenet_tenancy::merge_role(&mut client, &mut catalog, &self.tenancy.anon_role).unwrap();
+        }
         catalog
     }
 
@@ -130,9 +186,9 @@ fn expectations(variant: &str) -> (BTreeSet<String>, BTreeSet<String>) {
     (rules, leaks)
 }
 
-fn run_variant(name: &str, variant: &str) {
+fn run_variant(base: Base, name: &str, variant: &str) {
     let (rules, expected_leaks) = expectations(variant);
-    let fixture = Fixture::new(name, variant);
+    let fixture = Fixture::on(base, name, variant);
 
     // check: exactly the expected rules.
     let findings = fixture.findings();
@@ -179,9 +235,11 @@ fn run_variant(name: &str, variant: &str) {
     });
     drop(client);
     let after: BTreeSet<String> = fixture.findings().into_iter().map(|f| f.rule).collect();
+    // Generate fixes the app role's findings; the anonymous role's it reports as not fixed.
     let left: Vec<&String> = after
         .iter()
         .filter(|r| generate::FIXES.contains(&r.as_str()))
+        .filter(|r| !generated.not_fixed.iter().any(|f| &f.rule == *r))
         .collect();
     assert!(
         left.is_empty(),
@@ -288,22 +346,23 @@ fn prove_refuses_a_role_subject_to_rls() {
 }
 
 macro_rules! variants {
-    ($($name:ident),* $(,)?) => {
+    ($base:expr, $dir:literal, $($name:ident),* $(,)?) => {
         $(
             #[test]
             fn $name() {
                 run_variant(
+                    $base,
                     stringify!($name),
-                    include_str!(concat!("faults/variants/", stringify!($name), ".sql")),
+                    include_str!(concat!("faults/", $dir, "/", stringify!($name), ".sql")),
                 );
             }
         )*
 
-        /// Every file in variants/ has a test.
+        /// Every file in the variants directory has a test.
         #[test]
         fn every_variant_file_is_listed() {
             let listed: BTreeSet<&str> = [$(stringify!($name)),*].into_iter().collect();
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/faults/variants");
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/faults").join($dir);
             for entry in std::fs::read_dir(dir).unwrap() {
                 let path = entry.unwrap().path();
                 let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
@@ -314,6 +373,8 @@ macro_rules! variants {
 }
 
 variants!(
+    Base::Direct,
+    "variants",
     rls_disabled,
     rls_not_forced,
     policy_always_true,
@@ -343,7 +404,143 @@ variants!(
     hygiene_no_tenant_index,
     hygiene_setting_per_row,
     hygiene_policy_missing,
+    truncate_granted,
+    trigger_granted,
+    global_secret,
+    global_writable,
+    leakproof_function,
+    text_tenant_empty,
+    update_push,
+    key_global_credential,
+    global_secret_column_grant,
+    column_update_grant,
 );
+
+/// Keys that must stay global: a credential's (found by its column) and one listed in
+/// `global_keys`. Check leaves them alone, generate keeps them and says why.
+#[test]
+fn generate_keeps_keys_that_must_stay_global() {
+    let mut fixture = Fixture::new(
+        "global_keys",
+        include_str!("faults/variants/key_global_credential.sql"),
+    );
+    fixture.tenancy.global_keys = vec!["api_tokens.api_tokens_label_key".into()];
+    let findings = fixture.findings();
+    assert!(findings.is_empty(), "{}", tenet_report::to_human(&findings));
+    let generated = generate::generate(&Model::new(&fixture.catalog(), &fixture.tenancy));
+    assert_eq!(generated.statements, 0, "{}", generated.sql);
+    assert!(
+        generated.sql.contains("key api_tokens_token_key on public.api_tokens stays global: token identifies a credential"),
+        "{}",
+        generated.sql
+    );
+    assert!(
+        generated.sql.contains("key api_tokens_label_key on public.api_tokens stays global: listed in [tenancy] global_keys"),
+        "{}",
+        generated.sql
+    );
+}
+
+/// Users reach organisations through `memberships`.
+mod membership {
+    use super::*;
+
+    #[test]
+    fn the_clean_membership_schema_has_no_findings_and_no_leaks() {
+        clean_base(
+            Base::Membership,
+            "membership_clean",
+            &[
+                "table public.orgs",
+                "table public.memberships",
+                "table public.projects",
+                "table public.tasks",
+            ],
+        );
+    }
+
+    variants!(
+        Base::Membership,
+        "membership/variants",
+        membership_ignored,
+        membership_writable,
+        membership_chain,
+    );
+}
+
+/// Supabase: per-user rows, `auth.uid()`, JSON claims, managed schemas excluded.
+mod supabase {
+    use super::*;
+
+    #[test]
+    fn the_clean_supabase_schema_has_no_findings_and_no_leaks() {
+        clean_base(
+            Base::Supabase,
+            "supabase_clean",
+            &["table public.profiles", "table public.notes"],
+        );
+    }
+
+    variants!(
+        Base::Supabase,
+        "supabase/variants",
+        supabase_no_policy,
+        supabase_user_metadata,
+        supabase_policy_open,
+        supabase_anon_reads,
+        supabase_service_role,
+    );
+}
+
+/// With JSON claims, what check suggests and generate writes reads the user through
+/// auth.uid(); it never casts the claims setting to a uuid.
+#[test]
+fn supabase_fixes_read_auth_uid_and_never_cast_the_claims() {
+    let fixture = Fixture::on(
+        Base::Supabase,
+        "supabase_fixes",
+        include_str!("faults/supabase/variants/supabase_no_policy.sql"),
+    );
+    let findings = fixture.findings();
+    let generated = generate::generate(&Model::new(&fixture.catalog(), &fixture.tenancy));
+    let texts: Vec<&str> = findings
+        .iter()
+        .map(|f| f.fix.as_str())
+        .chain([generated.sql.as_str()])
+        .collect();
+    for t in texts {
+        assert!(
+            !t.contains("current_setting('request.jwt.claims', true), '')::uuid"),
+            "{t}"
+        );
+    }
+    assert!(
+        generated.sql.contains("user_id = (SELECT auth.uid())"),
+        "{}",
+        generated.sql
+    );
+}
+
+/// A clean schema: no finding, no leak, nothing untested, the listed objects probed, nothing
+/// for generate to do.
+fn clean_base(base: Base, name: &str, objects: &[&str]) {
+    let fixture = Fixture::on(base, name, "");
+    let findings = fixture.findings();
+    assert!(findings.is_empty(), "{}", tenet_report::to_human(&findings));
+    let report = fixture.prove();
+    assert_eq!(report.leaks, 0, "{}", prove::to_human(&report));
+    assert_eq!(report.untested, 0, "{}", prove::to_human(&report));
+    let probed: BTreeSet<&str> = report.objects.iter().map(|r| r.object.as_str()).collect();
+    for o in objects {
+        assert!(
+            probed.contains(o),
+            "{o} not probed:\n{}",
+            prove::to_human(&report)
+        );
+    }
+    let generated = generate::generate(&Model::new(&fixture.catalog(), &fixture.tenancy));
+    assert_eq!(generated.statements, 0, "{}", generated.sql);
+}
 
 #[test]
 #[ignore]
@@ -366,4 +563,40 @@ fn show_generated() {
         let g = generate::generate(&Model::new(&fixture.catalog(), &fixture.tenancy));
         println!("==== {name}\n{}", g.sql);
     }
+}
+
+/// A real history's generated SQL once failed to load: its policies named an app role that
+/// did not exist. Generate now creates it (NOLOGIN) first.
+#[test]
+fn generate_creates_a_missing_app_role() {
+    const MISSING: &str = "tenet_ft_norole_missing_app";
+    struct DropMissing;
+    impl Drop for DropMissing {
+        fn drop(&mut self) {
+            if let Ok(mut c) = server().connect() {
+                let _ = c.batch_execute(&format!("DROP ROLE IF EXISTS {MISSING}"));
+            }
+        }
+    }
+    let mut fixture = Fixture::new("norole", "");
+    fixture.tenancy.app_role = MISSING.into();
+    let catalog = fixture.catalog();
+    let generated = generate::generate(&Model::new(&catalog, &fixture.tenancy));
+    assert!(
+        generated
+            .sql
+            .contains(&format!("CREATE ROLE {MISSING} NOLOGIN")),
+        "{}",
+        generated.sql
+    );
+    let _drop = DropMissing;
+    let mut client = fixture.db().connect().unwrap();
+    client
+        .batch_execute(&generated.sql)
+        .unwrap_or_else(|e| panic!("{}\n{}", tenet_testkit::describe(&e), generated.sql));
+    drop(client);
+    let left: Vec<String> = fixture.findings().into_iter().map(|f| f.rule).collect();
+    assert!(!left.contains(&"app-role-missing".to_string()), "{left:?}");
+    // The database (and the policies naming the role) go before the role does.
+    drop(fixture);
 }

@@ -84,6 +84,14 @@ pub fn test_db() -> ScratchDb {
         .unwrap_or_else(|e| panic!("cannot create a test database on {}: {e}", server()))
 }
 
+/// A scratch database in a sandbox (untrusted SQL runs as an unprivileged role), as Tenet's
+/// commands use for schema files and replays; dropped with the handle.
+pub fn sandbox() -> tenet_pg::Sandbox {
+    server()
+        .sandbox()
+        .unwrap_or_else(|e| panic!("cannot create a sandbox on {}: {e}", server()))
+}
+
 /// A connection to the test database.
 pub fn client(db: &ScratchDb) -> postgres::Client {
     db.connect()
@@ -129,4 +137,30 @@ pub fn describe(e: &postgres::Error) -> String {
         }
         None => e.to_string(),
     }
+}
+
+/// A part of the shared corpus (`../shared/corpus` beside the repository, or `TENET_CORPUS`),
+/// e.g. `corpus("migra-fixtures")`. When it is not there, says so plainly and returns `None`,
+/// so a developer without the corpus can run the rest; under `CI=true` a missing corpus fails
+/// the test instead, so CI never passes by skipping.
+pub fn corpus(part: &str) -> Option<std::path::PathBuf> {
+    let root = std::env::var_os("TENET_CORPUS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
+        });
+    let dir = root.join(part);
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    let message = format!(
+        "the corpus is not at {} (set TENET_CORPUS to the shared corpus): this test needs it",
+        dir.display()
+    );
+    assert!(
+        std::env::var("CI").map_or(true, |v| v != "true"),
+        "{message}"
+    );
+    eprintln!("skipped: {message}");
+    None
 }

@@ -1,7 +1,6 @@
 -- 20261130063448_create_users_and_tasks: down (it drops what the up migration created: data in it is lost)
 -- Written by `tenet migrate new` from ./schema; review it before applying. Tenet runs
 -- it in one transaction (statements marked "runs outside a transaction" alone).
-SET lock_timeout = '5s';
 SET check_function_bodies = false;
 
 -- table public.tasks: ACCESS EXCLUSIVE lock

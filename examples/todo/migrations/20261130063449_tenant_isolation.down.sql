@@ -1,7 +1,6 @@
 -- 20261130063449_tenant_isolation: down
 -- Written by `tenet migrate new` from ./schema; review it before applying. Tenet runs
 -- it in one transaction (statements marked "runs outside a transaction" alone).
-SET lock_timeout = '5s';
 SET check_function_bodies = false;
 
 -- table public.tasks: ACCESS EXCLUSIVE lock

@@ -1,6 +1,14 @@
 //! Reading a live database into a [`Catalog`]: one bulk query per object kind.
 
+mod definitions;
+#[macro_use]
 mod queries;
+mod aggregates;
+mod default_privileges;
+mod event_triggers;
+mod publications;
+mod ranges;
+mod rules;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -13,7 +21,7 @@ use crate::Error;
 type Rows = Vec<(u32, String)>;
 
 /// The bulk queries, in the order their rows are assembled.
-const QUERIES: [&str; 15] = [
+const QUERIES: [&str; 23] = [
     queries::SCHEMAS,
     queries::EXTENSIONS,
     queries::ROLES,
@@ -29,6 +37,14 @@ const QUERIES: [&str; 15] = [
     queries::TRIGGERS,
     queries::POLICIES,
     queries::DEPENDENCIES,
+    queries::PARTITION_INDEXES,
+    publications::PUBLICATIONS,
+    publications::REPLICA_IDENTITIES,
+    default_privileges::DEFAULT_PRIVILEGES,
+    rules::RULES,
+    ranges::RANGES,
+    aggregates::AGGREGATES,
+    event_triggers::EVENT_TRIGGERS,
 ];
 
 /// What a second connection runs in [`inspect_parallel`]: about half the server's work.
@@ -39,10 +55,31 @@ const ON_SECOND_CONNECTION: [usize; 10] = [2, 3, 4, 6, 7, 8, 11, 12, 13, 14];
 /// Runs in one read-only, repeatable-read transaction so every query sees the same snapshot, with
 /// an empty `search_path` so PostgreSQL qualifies every name it prints.
 pub fn inspect(client: &mut postgres::Client) -> Result<Catalog, Error> {
-    let mut tx = begin(client, None)?;
+    let (mut tx, version) = begin(client, None)?;
     let rows = QUERIES
         .iter()
-        .map(|sql| run(&mut tx, sql))
+        .map(|sql| run(&mut tx, version, sql))
+        .collect::<Result<Vec<_>, _>>()?;
+    tx.commit()?;
+    assemble(rows)
+}
+
+/// [`inspect`] of one schema only (a tenant's, in a schema-per-tenant database): the same
+/// queries, restricted by the transaction-local setting `tenet.inspect_schema`, so the cost
+/// follows the schema's size, not the database's. Extensions are database-wide and still all
+/// listed; roles are those the schema's objects reference.
+pub fn inspect_schema(client: &mut postgres::Client, schema: &str) -> Result<Catalog, Error> {
+    let (mut tx, version) = begin(client, None)?;
+    tx.batch_execute(&format!(
+        "set local tenet.inspect_schema = {}",
+        crate::quote::literal(schema)
+    ))?;
+    let rows = QUERIES
+        .iter()
+        .map(|&sql| match sql == queries::DEPENDENCIES {
+            true => run(&mut tx, version, queries::DEPENDENCIES_IN_SCHEMA),
+            false => run(&mut tx, version, sql),
+        })
         .collect::<Result<Vec<_>, _>>()?;
     tx.commit()?;
     assemble(rows)
@@ -54,22 +91,22 @@ pub fn inspect_parallel(
     client: &mut postgres::Client,
     second: &mut postgres::Client,
 ) -> Result<Catalog, Error> {
-    let mut tx = begin(client, None)?;
+    let (mut tx, version) = begin(client, None)?;
     let snapshot: String = tx.query_one("select pg_export_snapshot()", &[])?.get(0);
     let mut rows: Vec<Rows> = vec![Vec::new(); QUERIES.len()];
     std::thread::scope(|scope| -> Result<(), Error> {
         let helper = scope.spawn(|| -> Result<Vec<(usize, Rows)>, Error> {
-            let mut tx = begin(second, Some(&snapshot))?;
+            let (mut tx, version) = begin(second, Some(&snapshot))?;
             let rows = ON_SECOND_CONNECTION
                 .iter()
-                .map(|&i| Ok((i, run(&mut tx, QUERIES[i])?)))
+                .map(|&i| Ok((i, run(&mut tx, version, QUERIES[i])?)))
                 .collect::<Result<Vec<_>, Error>>()?;
             tx.commit()?;
             Ok(rows)
         });
         for (i, sql) in QUERIES.iter().enumerate() {
             if !ON_SECOND_CONNECTION.contains(&i) {
-                rows[i] = run(&mut tx, sql)?;
+                rows[i] = run(&mut tx, version, sql)?;
             }
         }
         let helped = helper
@@ -86,10 +123,11 @@ pub fn inspect_parallel(
 
 /// A read-only repeatable-read transaction set up for catalog queries, optionally on a
 /// snapshot exported by another transaction.
+/// Returns the transaction and the server's `server_version_num` (for [`adapt`]).
 fn begin<'c>(
     client: &'c mut postgres::Client,
     snapshot: Option<&str>,
-) -> Result<postgres::Transaction<'c>, Error> {
+) -> Result<(postgres::Transaction<'c>, i32), Error> {
     let mut tx = client
         .build_transaction()
         .isolation_level(postgres::IsolationLevel::RepeatableRead)
@@ -104,13 +142,49 @@ fn begin<'c>(
     }
     // JIT compilation costs far more than it saves on catalog queries (half a second on
     // a 2,000-table schema, for a query that runs in milliseconds).
-    tx.batch_execute("set local search_path = ''; set local jit = off")?;
-    Ok(tx)
+    // The version comes back in the same round trip as the settings.
+    let version: i32 = tx
+        .query_one(
+            "select set_config('search_path', '', true), set_config('jit', 'off', true), \
+             current_setting('server_version_num')::int",
+            &[],
+        )?
+        .get(2);
+    Ok((tx, version))
+}
+
+/// Catalog columns the queries read that PostgreSQL added in 15, and what stands for them on
+/// older servers (where what they describe cannot exist): `NULLS NOT DISTINCT` and the column
+/// list of `ON DELETE SET NULL (...)`.
+const SINCE_15: [(&str, &str); 6] = [
+    ("ix.indnullsnotdistinct", "false"),
+    ("i.indnullsnotdistinct", "false"),
+    ("c.confdelsetcols", "null::int2[]"),
+    // Publications: column lists, row filters and FOR TABLES IN SCHEMA.
+    ("pr.prattrs", "null::int2vector"),
+    ("pr.prqual", "null::pg_node_tree"),
+    (
+        "pg_publication_namespace pn",
+        "(select null::oid as pnpubid, null::oid as pnnspid where false) pn",
+    ),
+];
+
+/// A query as a server of `server_version_num` can run it (see [`SINCE_15`]).
+fn adapt(sql: &str, server_version_num: i32) -> std::borrow::Cow<'_, str> {
+    if server_version_num >= 150000 {
+        return sql.into();
+    }
+    let mut sql = sql.to_string();
+    for (column, stand_in) in SINCE_15 {
+        sql = sql.replace(column, stand_in);
+    }
+    sql.into()
 }
 
 /// Run one bulk query; every query returns `(oid, text)` rows.
-fn run(tx: &mut postgres::Transaction<'_>, sql: &str) -> Result<Rows, Error> {
+fn run(tx: &mut postgres::Transaction<'_>, version: i32, sql: &str) -> Result<Rows, Error> {
     let started = std::time::Instant::now();
+    let sql = &*adapt(sql, version);
     let rows = tx.query(sql, &[])?;
     tracing::debug!(
         "{} rows in {:?}: {}",
@@ -121,6 +195,53 @@ fn run(tx: &mut postgres::Transaction<'_>, sql: &str) -> Result<Rows, Error> {
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
+/// How the client's renderings of index and key definitions compare with the server's.
+#[derive(Debug, Default)]
+pub struct DefinitionCheck {
+    /// Definitions the client printed and found equal to the server's.
+    pub equal: usize,
+    /// Definitions left to the server (expressions, checks, exclusions).
+    pub by_server: usize,
+    /// `(object, server's, client's)` for every definition printed differently.
+    pub differ: Vec<(String, String, String)>,
+}
+
+/// Print every index and key definition of the database on the client and compare each with
+/// what `pg_get_indexdef` / `pg_get_constraintdef` print: how [`inspect`]'s renderings are
+/// held to the server's (the tests run it on the corpus).
+pub fn compare_definitions(client: &mut postgres::Client) -> Result<DefinitionCheck, Error> {
+    let (mut tx, version) = begin(client, None)?;
+    let indexes = run(&mut tx, version, queries::INDEXES_SERVER_DEFINED)?;
+    let constraints = run(&mut tx, version, queries::CONSTRAINTS_SERVER_DEFINED)?;
+    tx.commit()?;
+    let mut check = DefinitionCheck::default();
+    let mut compare = |object: String, server: &str, client: Option<String>| match client {
+        None => check.by_server += 1,
+        Some(c) if c == server => check.equal += 1,
+        Some(c) => check.differ.push((object, server.to_string(), c)),
+    };
+    for (_, row) in parse_all::<IndexRow>(indexes)? {
+        let client = row
+            .parts
+            .as_ref()
+            .map(|p| definitions::index_definition(&row.index, p).unwrap_or_default());
+        compare(
+            format!("index {}", row.index.name),
+            &row.index.definition,
+            client,
+        );
+    }
+    for (_, row) in parse_all::<ConstraintRow>(constraints)? {
+        let c = &row.constraint;
+        let client = row
+            .parts
+            .as_ref()
+            .map(|p| definitions::constraint_definition(c, p).unwrap_or_default());
+        compare(format!("constraint {}", c.name), &c.definition, client);
+    }
+    Ok(check)
+}
+
 /// Build the catalog from the rows of [`QUERIES`], in that order.
 fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
     let mut rows = rows.into_iter();
@@ -129,16 +250,23 @@ fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
     let extensions: Vec<(u32, Extension)> = parse_all(next())?;
     let roles: Vec<(u32, Role)> = parse_all(next())?;
     let collations: Vec<(u32, Collation)> = parse_all(next())?;
-    let types: Vec<(u32, Type)> = parse_all(next())?;
+    let mut types: Vec<(u32, Type)> = parse_all(next())?;
     let sequences: Vec<(u32, Sequence)> = parse_all(next())?;
     let mut tables: Vec<(u32, Table)> = parse_all(next())?;
     let mut views: Vec<(u32, View)> = parse_all(next())?;
-    let functions: Vec<(u32, Function)> = parse_all(next())?;
-    let (columns, constraints, indexes, triggers, policies, dependencies) =
-        (next(), next(), next(), next(), next(), next());
+    let mut functions: Vec<(u32, Function)> = parse_all(next())?;
+    let (columns, constraints, indexes, triggers, policies, dependencies, partition_indexes) =
+        (next(), next(), next(), next(), next(), next(), next());
+    let publications = publications::read(next())?;
 
     let table_at: HashMap<u32, usize> = index_by_oid(&tables);
     let view_at: HashMap<u32, usize> = index_by_oid(&views);
+    publications::attach_replica_identities(next(), &mut tables, &table_at)?;
+    let default_privileges = default_privileges::read(next())?;
+    rules::attach_rules(next(), &mut tables, &table_at, &mut views, &view_at)?;
+    types.extend(ranges::read(next())?);
+    functions.extend(aggregates::read(next())?);
+    let event_triggers = event_triggers::read(next())?;
 
     // Columns come for tables and views alike; each row parses into the shape of its owner.
     for (oid, json) in &columns {
@@ -148,21 +276,29 @@ fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
             views[i].1.columns.push(parse(json)?);
         }
     }
-    for (oid, constraint) in parse_all::<Constraint>(constraints)? {
+    for (oid, row) in parse_all::<ConstraintRow>(constraints)? {
         if let Some(&i) = table_at.get(&oid) {
-            tables[i].1.constraints.push(constraint);
+            tables[i].1.constraints.push(row.into_constraint()?);
         }
     }
-    for (oid, index) in parse_all::<Index>(indexes)? {
+    for (oid, row) in parse_all::<IndexRow>(indexes)? {
+        let index = row.into_index()?;
         if let Some(&i) = table_at.get(&oid) {
             tables[i].1.indexes.push(index);
         } else if let Some(&i) = view_at.get(&oid) {
             views[i].1.indexes.push(index);
         }
     }
+    for (oid, index) in parse_all::<PartitionIndex>(partition_indexes)? {
+        if let Some(&i) = table_at.get(&oid) {
+            tables[i].1.partition_indexes.push(index);
+        }
+    }
     for (oid, trigger) in parse_all::<Trigger>(triggers)? {
         if let Some(&i) = table_at.get(&oid) {
             tables[i].1.triggers.push(trigger);
+        } else if let Some(&i) = view_at.get(&oid) {
+            views[i].1.triggers.push(trigger);
         }
     }
     for (oid, policy) in parse_all::<Policy>(policies)? {
@@ -271,14 +407,19 @@ fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
     for t in &mut tables {
         t.constraints.sort_by(|a, b| a.name.cmp(&b.name));
         t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+        t.partition_indexes.sort_by(|a, b| a.name.cmp(&b.name));
         t.triggers.sort_by(|a, b| a.name.cmp(&b.name));
         t.policies.sort_by(|a, b| a.name.cmp(&b.name));
         t.policies.iter_mut().for_each(|p| p.roles.sort());
         normalize_grants(&mut t.grants);
+        t.columns
+            .iter_mut()
+            .for_each(|c| normalize_grants(&mut c.grants));
     }
     views.sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
     for v in &mut views {
         v.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+        v.triggers.sort_by(|a, b| a.name.cmp(&b.name));
         normalize_grants(&mut v.grants);
     }
     functions.sort_by(|a, b| {
@@ -298,7 +439,56 @@ fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
         tables,
         views,
         functions,
+        publications,
+        event_triggers,
+        default_privileges,
+        renames: Vec::new(),
     })
+}
+
+/// An index row: the server's definition, or the parts to print it from.
+#[derive(serde::Deserialize)]
+struct IndexRow {
+    #[serde(flatten)]
+    index: Index,
+    parts: Option<definitions::IndexParts>,
+}
+
+impl IndexRow {
+    fn into_index(self) -> Result<Index, Error> {
+        let mut index = self.index;
+        if let Some(parts) = &self.parts {
+            let printed = definitions::index_definition(&index, parts);
+            index.definition = printed.ok_or_else(|| {
+                Error::Internal(format!("cannot print index {}: {parts:?}", index.name))
+            })?;
+        }
+        Ok(index)
+    }
+}
+
+/// A constraint row: the server's definition, or the parts to print it from.
+#[derive(serde::Deserialize)]
+struct ConstraintRow {
+    #[serde(flatten)]
+    constraint: Constraint,
+    parts: Option<definitions::ConstraintParts>,
+}
+
+impl ConstraintRow {
+    fn into_constraint(self) -> Result<Constraint, Error> {
+        let mut constraint = self.constraint;
+        if let Some(parts) = &self.parts {
+            let printed = definitions::constraint_definition(&constraint, parts);
+            constraint.definition = printed.ok_or_else(|| {
+                Error::Internal(format!(
+                    "cannot print constraint {}: {parts:?}",
+                    constraint.name
+                ))
+            })?;
+        }
+        Ok(constraint)
+    }
 }
 
 fn parse_all<T: DeserializeOwned>(rows: Rows) -> Result<Vec<(u32, T)>, Error> {
@@ -330,5 +520,43 @@ fn normalize_grants(grants: &mut Option<Vec<Grant>>) {
     if let Some(list) = grants {
         list.sort();
         list.dedup();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only PostgreSQL 15 runs here: the queries as rewritten for 13 and 14 must still run,
+    /// and on a schema without what 15 added, read the same as the originals.
+    #[test]
+    fn queries_rewritten_for_servers_before_15_run_and_read_the_same() {
+        let db = tenet_testkit::test_db();
+        let mut client = db.connect().unwrap();
+        client
+            .batch_execute(
+                "create table p (id int primary key, code text unique);
+                 create table c (id int, p int references p on delete set null, code text);
+                 create index on c (code desc nulls last) include (id) where id > 0;
+                 create publication everything_in_c for table c;",
+            )
+            .unwrap();
+        let (mut tx, version) = begin(&mut client, None).unwrap();
+        for sql in [
+            queries::CONSTRAINTS,
+            queries::INDEXES,
+            queries::PARTITION_INDEXES,
+            publications::PUBLICATIONS,
+        ] {
+            let old = adapt(sql, 140000);
+            assert!(
+                SINCE_15.iter().all(|(column, _)| !old.contains(column)),
+                "{old}"
+            );
+            assert_eq!(
+                run(&mut tx, version, &old).unwrap(),
+                run(&mut tx, version, sql).unwrap()
+            );
+        }
     }
 }

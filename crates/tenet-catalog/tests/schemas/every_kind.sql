@@ -118,6 +118,9 @@ grant select on app.accounts, app.account_names to tenet_rt_reader;
 grant insert, update (name) on app.accounts to tenet_rt_writer;
 grant select, update on app.accounts to tenet_rt_writer with grant option;
 grant usage on sequence app.counter to tenet_rt_writer;
+-- Column-level grants, one with grant option, on a table with no table-level grants.
+grant select (id, room), update (note) on app.bookings to tenet_rt_reader;
+grant references (room) on app.bookings to tenet_rt_writer with grant option;
 revoke execute on function app.safe_lookup(bigint) from public;
 grant execute on function app.safe_lookup(bigint) to tenet_rt_reader;
 revoke all on app.cache from public;

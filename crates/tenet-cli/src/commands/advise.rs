@@ -34,7 +34,14 @@ pub fn run(args: Args) -> Result<i32, Failure> {
     };
     let server = Server::from_url(url)?;
     let mut client = server.connect()?;
-    let catalog = tenet_catalog::inspect(&mut client)?;
+    let mut catalog = tenet_catalog::inspect(&mut client)?;
+    // What `[schema] exclude` names is managed elsewhere: no advice on it. (Tenancy findings
+    // below are on what is left; `tenet tenancy check` and `prove` judge everything.)
+    tenet_catalog::exclude::exclude(
+        &mut catalog,
+        |s, n| config.schema.excludes(s, n),
+        |s| config.schema.excludes_schema(s),
+    );
     let mut usage = tenet_lint::index_usage(&mut client).map_err(tenet_catalog::Error::from)?;
     usage.min_days = settings.unused_index_min_days;
     if let Some(note) = usage.note() {

@@ -35,7 +35,7 @@ pub fn run(args: Args) -> Result<i32, Failure> {
         .map_err(|e| Failure::usage(e.to_string()))?;
     let Command::Add { version, why } = args.command;
     let log = config.root.join(tenet_migrate::decisions::DEFAULT_PATH);
-    let scratch = ScratchServer::new(&args.servers);
+    let scratch = ScratchServer::with_config(&args.servers, &config);
     let id = tenet_migrate::author::add_decision(
         scratch.lazy(),
         &config.migrations_dir(),

@@ -32,9 +32,9 @@ pub fn run(args: Args) -> Result<i32, Failure> {
     // The database the demo migrates is a scratch one, so --url is never touched.
     let servers = ServerArgs {
         url: None,
-        dev_url: args.servers.dev_url.clone().or(args.servers.url.clone()),
+        ..args.servers.clone()
     };
-    let scratch = ScratchServer::new(&servers);
+    let scratch = ScratchServer::with_config(&servers, &config);
     let server = scratch.get()?;
     println!(
         "server: {}",

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::ReportFormat;
 use crate::failure::Failure;
 use crate::source::{ScratchServer, Source};
 use crate::ServerArgs;
@@ -15,20 +16,31 @@ pub struct Args {
     /// A `.sql` file or directory, a migrations directory, or a postgres:// URL. Default: --url,
     /// else the schema path of tenet.toml.
     pub source: Option<String>,
-    /// Where to write the document; `-` for standard output.
-    #[arg(long, default_value = DEFAULT_OUT)]
-    pub out: PathBuf,
+    /// Where to write the document; `-` for standard output. Default: specs/db/schema.md beside
+    /// tenet.toml.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// Do not write: exit 1 when the document at --out differs from what would be written.
     #[arg(long)]
     pub check: bool,
     /// The configuration file (default: ./tenet.toml when present), for [tenancy] and [schema].
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// `json`: `{"path", "status"}` on standard output, status `written`, or with --check
+    /// `current`, `stale` or `missing`.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
     #[command(flatten)]
     pub servers: ServerArgs,
 }
 
 pub fn run(args: Args) -> Result<i32, Failure> {
+    let format = args.format;
+    super::reporting(format, || run_command(args))
+}
+
+fn run_command(args: Args) -> Result<i32, Failure> {
+    let json = args.format == ReportFormat::Json;
     let config = tenet_config::Config::load(args.config.as_deref())
         .map_err(|e| Failure::usage(e.to_string()))?;
     let source = match (&args.source, &args.servers.url) {
@@ -36,32 +48,72 @@ pub fn run(args: Args) -> Result<i32, Failure> {
         (None, Some(url)) => Source::Url(url.clone()),
         (None, None) => Source::Files(config.schema_path()),
     };
-    let catalog = source.catalog(&ScratchServer::new(&args.servers))?;
+    // A path given on the command line is the user's (relative to where they are); the default
+    // belongs to the project, so it is relative to tenet.toml, whatever the current directory.
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| config.root.join(DEFAULT_OUT));
+    let catalog = source.catalog(&ScratchServer::with_config(&args.servers, &config))?;
     let document = tenet_docs::markdown_with_decisions(
         &catalog,
         config.tenancy.as_ref(),
-        &decisions(&config, &args.out),
+        &decisions(&config, &out),
     );
-    if args.out.as_os_str() == "-" {
+    if out.as_os_str() == "-" {
+        if json {
+            return Err(Failure::usage(
+                "--format json reports on a file: give --out FILE, not -",
+            ));
+        }
         super::print(&document)?;
         return Ok(0);
     }
+    let report = |status: &str, message: String| {
+        if json {
+            let path = out.display().to_string();
+            super::print_json(&serde_json::json!({ "path": path, "status": status }))
+        } else {
+            eprintln!("{message}");
+            Ok(())
+        }
+    };
     if args.check {
-        let current = std::fs::read_to_string(&args.out).unwrap_or_default();
+        let current = match std::fs::read_to_string(&out) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let message = format!(
+                    "{} does not exist: run `tenet docs` to write it",
+                    out.display()
+                );
+                report("missing", message)?;
+                return Ok(1);
+            }
+            Err(e) => {
+                return Err(Failure::usage(format!(
+                    "cannot read {}: {e}",
+                    out.display()
+                )))
+            }
+        };
         if current == document {
+            if json {
+                report("current", String::new())?;
+            }
             return Ok(0);
         }
-        eprintln!(
+        let message = format!(
             "{} is out of date with the schema: run `tenet docs` to update it",
-            args.out.display()
+            out.display()
         );
+        report("stale", message)?;
         return Ok(1);
     }
-    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(&args.out, &document)?;
-    eprintln!("wrote {}", args.out.display());
+    std::fs::write(&out, &document)?;
+    report("written", format!("wrote {}", out.display()))?;
     Ok(0)
 }
 

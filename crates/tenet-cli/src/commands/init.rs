@@ -19,6 +19,7 @@ path = "schema"              # desired state: every .sql file under schema/
 
 [migrations]
 dir = "migrations"           # versioned migrations, written by `tenet migrate new`
+# lock_timeout = "5s"        # how long apply and down wait for a lock (--lock-timeout wins)
 
 # Tenant isolation: uncomment and adjust. Every table not listed in global_tables is scoped by
 # the tenant column; `tenet tenancy generate` writes the row-level security that enforces it.

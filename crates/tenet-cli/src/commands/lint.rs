@@ -99,6 +99,7 @@ pub fn run(args: Args) -> Result<i32, Failure> {
     let options = Options {
         tenancy: config.tenancy.as_ref(),
         sizes: settings.sizes,
+        ..Options::default()
     };
     // The database the migrations will run on: read, never written.
     let target = match args.servers.url.as_deref().filter(|u| !u.trim().is_empty()) {
@@ -111,14 +112,18 @@ pub fn run(args: Args) -> Result<i32, Failure> {
     let report = if args.offline {
         lint_files(&files, None, target.as_ref(), options)?
     } else {
-        let dev = args.servers.dev_url.as_deref();
-        let configured = dev.is_some_and(|u| !u.trim().is_empty());
-        match Server::resolve(&[dev]) {
+        let configured = args
+            .servers
+            .dev_url
+            .as_deref()
+            .is_some_and(|u| !u.trim().is_empty())
+            || config.dev_url.is_some();
+        let scratch = crate::source::ScratchServer::with_config(&args.servers, &config);
+        match scratch.lazy().get() {
             Ok(server) => {
-                let (scratch, mut client) = tenet_lint::migrations::open_replay(&server)?;
-                let report = lint_files(&files, Some(&mut client), target.as_ref(), options)?;
-                drop(client);
-                drop(scratch);
+                let mut sandbox = tenet_lint::migrations::open_replay(server)?;
+                let report = lint_files(&files, Some(&mut sandbox), target.as_ref(), options)?;
+                drop(sandbox);
                 report
             }
             // No server configured and none could be started: lint what the files say.

@@ -12,9 +12,6 @@ pub struct Args {
     /// (execute_sql is read-only otherwise).
     #[arg(long)]
     pub allow_write: bool,
-    /// How long one execute_sql statement may run: 500ms, 10s, 2min.
-    #[arg(long, default_value = "10s", value_parser = tenet_mcp::parse_timeout)]
-    pub statement_timeout: Duration,
     /// The configuration file, for the [tenancy] section (default: ./tenet.toml when present).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -33,7 +30,11 @@ pub fn run(args: Args) -> Result<i32, Failure> {
         dev_url: args.servers.dev_url.clone(),
         config: args.config,
         allow_write: args.allow_write,
-        statement_timeout: args.statement_timeout,
+        // One execute_sql statement (and the plan tool's desired SQL).
+        statement_timeout: args
+            .servers
+            .statement_timeout
+            .unwrap_or(Duration::from_secs(10)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -38,8 +38,15 @@ pub fn run(args: Args) -> Result<i32, Failure> {
     let started = std::time::Instant::now();
     // Both sides are read at once: the work is on the server(s), which have cores to spare.
     let (from, to) = std::thread::scope(|threads| {
-        let from = threads.spawn(|| Source::parse(&args.from).catalog(&scratch));
-        let to = Source::parse(&args.to).catalog(&scratch);
+        let scratch = &scratch;
+        let read = move |text: &str| {
+            let source = Source::parse(text);
+            let mut catalog = source.catalog(scratch)?;
+            source.read_renames(&mut catalog)?;
+            Ok::<_, Failure>(catalog)
+        };
+        let from = threads.spawn(move || read(&args.from));
+        let to = read(&args.to);
         (from.join().expect("reading --from panicked"), to)
     });
     let (from, to) = (from?, to?);

@@ -21,6 +21,10 @@ pub struct Args {
     /// The configuration file (default: ./tenet.toml).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Also write the probes as tests: `--emit pgtap FILE` writes a pgTAP file that
+    /// `pg_prove -d <database> FILE` runs (plants the rows, probes, rolls back).
+    #[arg(long, num_args = 2, value_names = ["KIND", "FILE"])]
+    pub emit: Option<Vec<String>>,
     #[command(flatten)]
     pub servers: ServerArgs,
 }
@@ -34,7 +38,21 @@ pub enum Format {
 }
 
 pub fn run(args: Args) -> Result<i32, Failure> {
-    let (_, tenancy) = load_tenancy(args.config.as_deref())?;
+    let (config, tenancy) = load_tenancy(args.config.as_deref())?;
+    let emit = match args.emit.as_deref() {
+        None => None,
+        Some([kind, file]) if kind == "pgtap" => Some(PathBuf::from(file)),
+        Some([kind, _]) => {
+            return Err(Failure::usage(format!(
+                "--emit {kind}: the only kind is pgtap (--emit pgtap FILE)"
+            )))
+        }
+        Some(_) => {
+            return Err(Failure::usage(
+                "--emit takes a kind and a file: --emit pgtap FILE",
+            ))
+        }
+    };
     let source = match (&args.source, &args.servers.url) {
         (Some(s), _) => Source::parse(s),
         (None, Some(url)) if !url.trim().is_empty() => Source::Url(url.clone()),
@@ -56,14 +74,16 @@ pub fn run(args: Args) -> Result<i32, Failure> {
         }
         Source::Files(path) => {
             let files = tenet_catalog::source::sql_files(&path)?;
-            let server =
-                Server::resolve(&[args.servers.dev_url.as_deref(), args.servers.url.as_deref()])?;
-            let scratch = server.scratch()?;
-            let mut client = scratch.connect()?;
-            tenet_catalog::source::apply_files(&mut client, &files)?;
-            let report = prove::prove(&mut client, &tenancy).map_err(fail)?;
-            drop(client);
-            drop(scratch);
+            let scratch = crate::source::ScratchServer::with_config(&args.servers, &config);
+            let mut sandbox = scratch.get()?.sandbox()?;
+            tenet_catalog::source::apply_files(&mut sandbox, &files)?;
+            // The proof runs on the sandbox session too (allowed to bypass RLS and to become
+            // the app role), so the schema's triggers and defaults never run privileged.
+            sandbox
+                .prepare_prover(&tenancy.app_role)
+                .map_err(tenet_catalog::Error::from)?;
+            let report = prove::prove(sandbox.client(), &tenancy).map_err(fail)?;
+            drop(sandbox);
             report
         }
     };
@@ -76,6 +96,10 @@ pub fn run(args: Args) -> Result<i32, Failure> {
             json
         }
     };
+    if let Some(path) = emit {
+        std::fs::write(&path, &report.pgtap)
+            .map_err(|e| Failure::usage(format!("cannot write {}: {e}", path.display())))?;
+    }
     super::print(&text)?;
     Ok(report.exit_code())
 }

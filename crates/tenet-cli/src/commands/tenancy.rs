@@ -37,6 +37,12 @@ pub struct CheckArgs {
     pub source: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Check instead whether the schema can be distributed by the tenant column with Citus:
+    /// keys and foreign keys Citus refuses, reference tables pointing at distributed ones,
+    /// tenant column types that differ; tables without a tenant column listed as reference
+    /// tables (info).
+    #[arg(long)]
+    pub citus: bool,
     /// The configuration file (default: ./tenet.toml).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -55,9 +61,18 @@ pub struct GenerateArgs {
     /// Append the SQL to the schema files (the last file applied, under [schema] path).
     #[arg(long)]
     pub write: bool,
+    /// Write instead the Citus calls that distribute the schema by the tenant column:
+    /// create_reference_table for tables without it, then create_distributed_table colocated
+    /// with the first (in foreign key order).
+    #[arg(long, conflicts_with = "write")]
+    pub citus: bool,
     /// The configuration file (default: ./tenet.toml).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// `json`: `{"statements", "sql", "written", "not_fixed": [findings]}` on standard output
+    /// (`written`: the file the SQL went to, or null).
+    #[arg(long, value_enum, default_value_t = super::ReportFormat::Text)]
+    pub format: super::ReportFormat,
     #[command(flatten)]
     pub servers: ServerArgs,
 }
@@ -65,7 +80,7 @@ pub struct GenerateArgs {
 pub fn run(args: Args) -> Result<i32, Failure> {
     match args.command {
         Command::Check(a) => check(a),
-        Command::Generate(a) => generate(a),
+        Command::Generate(a) => super::reporting(a.format, || generate(a)),
     }
 }
 
@@ -120,6 +135,7 @@ pub fn resolve_source(
 pub fn load_catalog(
     source: &Source,
     servers: &ServerArgs,
+    config: &Config,
     app_role: &str,
 ) -> Result<Catalog, Failure> {
     let db = |e: tenet_pg::PgError| Failure::from(e);
@@ -134,12 +150,12 @@ pub fn load_catalog(
         }
         Source::Files(path) => {
             let files = tenet_catalog::source::sql_files(path)?;
-            let server = Server::resolve(&[servers.dev_url.as_deref(), servers.url.as_deref()])?;
-            let scratch = server.scratch()?;
-            let mut client = scratch.connect()?;
-            tenet_catalog::source::apply_files(&mut client, &files)?;
-            let mut catalog = tenet_catalog::inspect(&mut client)?;
-            tenet_tenancy::merge_role(&mut client, &mut catalog, app_role)
+            let scratch = crate::source::ScratchServer::with_config(servers, config);
+            let server = scratch.get()?;
+            let mut sandbox = server.sandbox()?;
+            let mut catalog = tenet_catalog::source::load(&mut sandbox, &files)?;
+            let client = sandbox.admin();
+            tenet_tenancy::merge_role(client, &mut catalog, app_role)
                 .map_err(|e| db(tenet_pg::PgError::from_postgres(e, server.target())))?;
             // Roles live in the cluster, not in schema files: a role the scratch server does
             // not know is taken as a plain role (its attributes are checked on live databases).
@@ -154,8 +170,7 @@ pub fn load_catalog(
                 });
                 catalog.roles.sort_by(|a, b| a.name.cmp(&b.name));
             }
-            drop(client);
-            drop(scratch);
+            drop(sandbox);
             Ok(catalog)
         }
     }
@@ -164,11 +179,22 @@ pub fn load_catalog(
 fn check(args: CheckArgs) -> Result<i32, Failure> {
     let (config, tenancy) = load_tenancy(args.config.as_deref())?;
     let source = resolve_source(args.source.as_deref(), &args.servers, &config)?;
-    let catalog = load_catalog(&source, &args.servers, &tenancy.app_role)?;
+    let catalog = load_catalog(&source, &args.servers, &config, &tenancy.app_role)?;
     let model = Model::new(&catalog, &tenancy);
-    let mut findings = tenet_tenancy::check(&model);
+    let (mut findings, rules, tool) = if args.citus {
+        (
+            tenet_tenancy::check::citus::check(&model),
+            citus_rule_infos(),
+            "tenet tenancy check --citus",
+        )
+    } else {
+        (
+            tenet_tenancy::check(&model),
+            rule_infos(),
+            "tenet tenancy check",
+        )
+    };
     tenet_report::sort(&mut findings);
-    let rules: Vec<RuleInfo> = rule_infos();
     let fallback = args
         .config
         .as_ref()
@@ -180,9 +206,10 @@ fn check(args: CheckArgs) -> Result<i32, Failure> {
         args.format,
         &rules,
         Some(&fallback),
-        "tenet tenancy check",
+        tool,
     )?;
-    // Warnings fail the check too: every rule is part of the isolation contract.
+    // Warnings fail the check too: every rule is part of the isolation contract (the Citus
+    // rules are errors, or information: reference-table candidates).
     Ok(i32::from(
         findings
             .iter()
@@ -210,6 +237,21 @@ pub fn rule_infos() -> Vec<RuleInfo> {
         .collect()
 }
 
+/// The Citus readiness rules, for SARIF's rule table.
+pub fn citus_rule_infos() -> Vec<RuleInfo> {
+    tenet_tenancy::check::citus::RULES
+        .iter()
+        .map(|(id, severity, summary)| RuleInfo {
+            id: id.to_string(),
+            severity: *severity,
+            summary: summary.to_string(),
+            help: format!(
+                "{summary}. `tenet tenancy generate --citus` writes the create_reference_table / create_distributed_table calls; this finding needs a schema change first."
+            ),
+        })
+        .collect()
+}
+
 fn generate(args: GenerateArgs) -> Result<i32, Failure> {
     let (config, tenancy) = load_tenancy(args.config.as_deref())?;
     let source = resolve_source(args.source.as_deref(), &args.servers, &config)?;
@@ -228,42 +270,74 @@ fn generate(args: GenerateArgs) -> Result<i32, Failure> {
     } else {
         None
     };
-    let catalog = load_catalog(&source, &args.servers, &tenancy.app_role)?;
-    let generated = generate::generate(&Model::new(&catalog, &tenancy));
+    let catalog = load_catalog(&source, &args.servers, &config, &tenancy.app_role)?;
+    let model = Model::new(&catalog, &tenancy);
+    let generated = if args.citus {
+        generate::citus::generate(&model)
+    } else {
+        generate::generate(&model)
+    };
+    let unaddressed = if args.citus {
+        "blocks distribution (see `tenet tenancy check --citus`)"
+    } else {
+        "not fixed by generate"
+    };
+    let json = args.format == super::ReportFormat::Json;
+    // In JSON mode the notes are in the report, and standard output holds only the report.
+    let note = |line: String| {
+        if !json {
+            eprintln!("{line}");
+        }
+    };
     for f in &generated.not_fixed {
-        eprintln!(
-            "note: not fixed by generate: [{}] {}",
+        note(format!(
+            "note: {unaddressed}: [{}] {}",
             f.rule,
             f.object.as_deref().unwrap_or("")
-        );
+        ));
     }
-    if generated.statements == 0 {
-        eprintln!("tenet tenancy generate: nothing to generate, every rule it can fix holds");
-        if args.out.is_none() && target.is_none() {
-            return Ok(0);
+    let written = match (&target, &args.out) {
+        (Some(file), _) => {
+            if generated.statements > 0 {
+                let mut f = std::fs::OpenOptions::new().append(true).open(file)?;
+                f.write_all(format!("\n{}", generated.sql).as_bytes())?;
+                note(format!(
+                    "tenet tenancy generate: appended {} statements to {}",
+                    generated.statements,
+                    file.display()
+                ));
+            }
+            Some(file)
         }
-    }
-    if let Some(file) = target {
-        if generated.statements > 0 {
-            let mut f = std::fs::OpenOptions::new().append(true).open(&file)?;
-            f.write_all(format!("\n{}", generated.sql).as_bytes())?;
-            eprintln!(
-                "tenet tenancy generate: appended {} statements to {}",
+        (None, Some(out)) => {
+            std::fs::write(out, &generated.sql)?;
+            note(format!(
+                "tenet tenancy generate: wrote {} statements to {}",
                 generated.statements,
-                file.display()
-            );
+                out.display()
+            ));
+            Some(out)
         }
-        return Ok(0);
+        (None, None) => None,
+    };
+    if generated.statements == 0 {
+        note(if args.citus {
+            "tenet tenancy generate --citus: nothing to generate, no table in scope".into()
+        } else {
+            "tenet tenancy generate: nothing to generate, every rule it can fix holds".into()
+        });
     }
-    if let Some(out) = &args.out {
-        std::fs::write(out, &generated.sql)?;
-        eprintln!(
-            "tenet tenancy generate: wrote {} statements to {}",
-            generated.statements,
-            out.display()
-        );
-        return Ok(0);
+    if json {
+        let report = serde_json::json!({
+            "statements": generated.statements,
+            "sql": generated.sql,
+            "written": written.map(|p| p.display().to_string()),
+            "not_fixed": generated.not_fixed,
+        });
+        return super::print_json(&report).map(|_| 0);
     }
-    super::print(&generated.sql)?;
+    if written.is_none() && generated.statements > 0 {
+        super::print(&generated.sql)?;
+    }
     Ok(0)
 }

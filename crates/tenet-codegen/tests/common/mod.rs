@@ -20,7 +20,7 @@ impl Case {
     pub fn load(name: &str, files: &[PathBuf], rows: &str) -> Case {
         let db = tenet_testkit::test_db();
         let mut client = db.connect().unwrap();
-        source::apply_files(&mut client, files).unwrap();
+        source::apply_files_trusted(&mut client, files).unwrap();
         let catalog = inspect(&mut client).unwrap();
         if let Err(e) = client.batch_execute(rows) {
             panic!("{name}: rows: {}", tenet_testkit::describe(&e));
@@ -107,14 +107,9 @@ const CORPUS: &[(&str, &str)] = &[
 
 /// The corpus fixtures, or none (with the reason printed) when the corpus is not present.
 pub fn corpus() -> Vec<Case> {
-    let corpus = std::env::var_os("TENET_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"));
-    let fixtures = corpus.join("migra-fixtures");
-    if !fixtures.exists() {
-        eprintln!("corpus not present at {}: skipped", fixtures.display());
+    let Some(fixtures) = tenet_testkit::corpus("migra-fixtures") else {
         return Vec::new();
-    }
+    };
     CORPUS
         .iter()
         .map(|(name, rows)| Case::load(name, &[fixtures.join(name).join("b.sql")], rows))
@@ -128,12 +123,18 @@ pub fn all_cases() -> Vec<Case> {
     cases
 }
 
-/// Is this program on the PATH? Tests that need it skip, saying why, only when it is not.
+/// Is this program on the PATH? Tests that need it skip, saying why, only when it is not,
+/// and never in CI (`CI=true`), where `scripts/bootstrap` installed it.
 pub fn have(program: &str) -> bool {
     match Command::new(program).arg("--version").output() {
         Ok(_) => true,
         Err(e) => {
-            eprintln!("{program} is not available ({e}): skipped");
+            let message = format!("{program} is not available ({e})");
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "{message}: run scripts/bootstrap"
+            );
+            eprintln!("{message}: skipped");
             false
         }
     }

@@ -97,8 +97,14 @@ CREATE TABLE billing.invoices (
     amount      numeric(12,2) NOT NULL DEFAULT 0,
     currency    billing.currency NOT NULL DEFAULT 'eur',
     issued_on   date NOT NULL DEFAULT current_date,
+    -- Columns named like modules the generated Python imports.
+    uuid        uuid NOT NULL DEFAULT gen_random_uuid() UNIQUE,
+    datetime    timestamptz,
+    doubled     numeric GENERATED ALWAYS AS (amount * 2) STORED,
     FOREIGN KEY (order_type, order_self) REFERENCES "order" ("type", "self") ON DELETE CASCADE
 );
+CREATE INDEX invoices_recent_idx ON billing.invoices (lower(order_type) DESC, issued_on)
+    WHERE amount > 0;
 
 CREATE TABLE billing.payments (
     invoice_id  bigint NOT NULL REFERENCES billing.invoices (id),

@@ -4,15 +4,9 @@
 use super::StmtSpan;
 use crate::lexer;
 
-/// The directive tenet-migrate reads: the file's statements run outside a transaction, each on
-/// its own.
-pub const NO_TRANSACTION: &str = "-- tenet:no-transaction";
-
-/// Whether the first line of `sql` is exactly `-- tenet:no-transaction` (trailing blanks
-/// allowed), as tenet-migrate reads it.
-pub fn no_transaction(sql: &str) -> bool {
-    sql.lines().next().map(str::trim_end) == Some(NO_TRANSACTION)
-}
+/// The directive tenet-migrate reads (one spelling, shared with it): the file's statements
+/// run outside a transaction, each on its own.
+pub use tenet_catalog::migrations::{no_transaction, NO_TRANSACTION};
 
 /// An inline `-- tenet:ignore rule[, rule]` directive (no rules: all rules).
 pub(super) struct Ignore {

@@ -20,7 +20,6 @@ mod directives;
 mod names;
 mod rules;
 mod spans;
-mod statements;
 #[cfg(test)]
 pub(crate) mod testing;
 mod txn;
@@ -39,7 +38,7 @@ use crate::settings::SizeThresholds;
 
 pub use directives::no_transaction;
 pub(crate) use names::TableRef;
-pub(crate) use statements::{for_each, Item};
+pub(crate) use tenet_catalog::statements::{for_each, Item};
 
 /// What a lint run knows besides the SQL.
 #[derive(Debug, Clone, Copy, Default)]
@@ -48,6 +47,9 @@ pub struct Options<'a> {
     pub tenancy: Option<&'a Tenancy>,
     /// How table sizes (known from `--url`) scale lock and rewrite findings.
     pub sizes: SizeThresholds,
+    /// The file is a migration Tenet's migrator runs (its directory has `tenet.sum`), which
+    /// sets `lock_timeout` before every migration: `missing-lock-timeout` does not apply.
+    pub migrator_sets_lock_timeout: bool,
 }
 
 /// How the replay must run a statement.
@@ -262,7 +264,10 @@ impl<'a> Ctx<'a> {
             facts,
             options,
             no_transaction: no_transaction(sql),
-            state: FileState::default(),
+            state: FileState {
+                lock_timeout: options.migrator_sets_lock_timeout,
+                ..FileState::default()
+            },
             in_function: false,
             depth: 0,
             view: View::default(),

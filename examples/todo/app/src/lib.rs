@@ -258,7 +258,8 @@ pub fn prepare_database(client: &mut postgres::Client, isolation: Isolation) -> 
         }
     }
     .map_err(|e| e.to_string())?;
-    tenet_catalog::source::apply_files(client, &files).map_err(|e| e.to_string())?;
+    // The example's own files, into a database the caller prepared: trusted.
+    tenet_catalog::source::apply_files_trusted(client, &files).map_err(|e| e.to_string())?;
     if isolation == Isolation::OwnerFilter {
         client
             .batch_execute(&format!(

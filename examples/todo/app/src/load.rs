@@ -181,6 +181,21 @@ enum Outcome {
     Violation(String),
 }
 
+/// The response when it succeeded; otherwise what went wrong, with the body (a 500 carries
+/// the database's error).
+async fn succeeded(
+    what: &str,
+    sent: Result<reqwest::Response, reqwest::Error>,
+) -> Result<reqwest::Response, String> {
+    let response = sent.map_err(|e| format!("{what}: {e}"))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let body = response.text().await.unwrap_or_default();
+    Err(format!("{what}: HTTP {} {body:.200}", status.as_u16()))
+}
+
 async fn one_request(
     client: &reqwest::Client,
     base: &str,
@@ -190,16 +205,19 @@ async fn one_request(
     next: &mut impl FnMut() -> u64,
 ) -> Outcome {
     let id = user.to_string();
-    let result: Result<Outcome, reqwest::Error> = async {
+    let json_error = |e: reqwest::Error| format!("unreadable response: {e}");
+    let result: Result<Outcome, String> = async {
         if roll < 80 {
-            let tasks: Vec<Task> = client
+            let sent = client
                 .get(format!("{base}/tasks"))
                 .header("x-user-id", &id)
                 .send()
+                .await;
+            let tasks: Vec<Task> = succeeded("list", sent)
                 .await?
-                .error_for_status()?
                 .json()
-                .await?;
+                .await
+                .map_err(json_error)?;
             if let Some(t) = tasks.iter().find(|t| t.user_id != user) {
                 return Ok(Outcome::Violation(format!(
                     "{user} saw task {} of {}",
@@ -210,7 +228,7 @@ async fn one_request(
         }
         if roll < 90 {
             // Create, complete, delete a task of one's own.
-            let task: Task = client
+            let sent = client
                 .post(format!("{base}/tasks"))
                 .header("x-user-id", &id)
                 .json(&NewTask {
@@ -218,31 +236,33 @@ async fn one_request(
                     description: None,
                 })
                 .send()
+                .await;
+            let task: Task = succeeded("create", sent)
                 .await?
-                .error_for_status()?
                 .json()
-                .await?;
+                .await
+                .map_err(json_error)?;
             if task.user_id != user {
                 return Ok(Outcome::Violation(format!(
                     "{user} created a task owned by {}",
                     task.user_id
                 )));
             }
-            client
+            let sent = client
                 .patch(format!("{base}/tasks/{}", task.id))
                 .header("x-user-id", &id)
                 .json(&StatusChange {
                     status: "done".into(),
                 })
                 .send()
-                .await?
-                .error_for_status()?;
-            client
+                .await;
+            succeeded("complete", sent).await?;
+            let sent = client
                 .delete(format!("{base}/tasks/{}", task.id))
                 .header("x-user-id", &id)
                 .send()
-                .await?
-                .error_for_status()?;
+                .await;
+            succeeded("delete", sent).await?;
             return Ok(Outcome::Fine);
         }
         // Someone else's task: complete it or delete it; both must find nothing.
@@ -250,7 +270,7 @@ async fn one_request(
         if owner == user {
             return Ok(Outcome::Fine);
         }
-        let response = if roll < 95 {
+        let sent = if roll < 95 {
             client
                 .patch(format!("{base}/tasks/{task}"))
                 .header("x-user-id", &id)
@@ -258,21 +278,27 @@ async fn one_request(
                     status: "done".into(),
                 })
                 .send()
-                .await?
+                .await
         } else {
             client
                 .delete(format!("{base}/tasks/{task}"))
                 .header("x-user-id", &id)
                 .send()
-                .await?
+                .await
         };
+        let what = format!("{user} changing {owner}'s task {task}");
+        let response = sent.map_err(|e| format!("{what}: {e}"))?;
         Ok(match response.status().as_u16() {
             404 => Outcome::Refused,
-            code => Outcome::Violation(format!(
-                "{user} changing {owner}'s task {task}: HTTP {code}"
-            )),
+            // The change went through: a leak.
+            code @ 200..=299 => Outcome::Violation(format!("{what}: HTTP {code}")),
+            // Refused for another reason, or failed: not a leak, and not a pass either.
+            code => {
+                let body = response.text().await.unwrap_or_default();
+                Outcome::Error(format!("{what}: HTTP {code} {body:.200}"))
+            }
         })
     }
     .await;
-    result.unwrap_or_else(|e| Outcome::Error(e.to_string()))
+    result.unwrap_or_else(Outcome::Error)
 }

@@ -64,6 +64,7 @@ mod tests {
             setting: "app.tenant_id".into(),
             app_role: "app_user".into(),
             global_tables: vec!["plans".into()],
+            ..Default::default()
         }
     }
 

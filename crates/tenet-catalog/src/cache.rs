@@ -1,0 +1,182 @@
+//! The schema-file catalog cache: the catalog a set of schema files builds, stored under the
+//! project (`.tenet/cache/<key>.json`) so an unchanged schema directory costs no scratch load
+//! the second time.
+//!
+//! The key is a SHA-256 of everything that decides the result: Tenet's build, the scratch
+//! server and its PostgreSQL version, and every file's path and bytes, in order. `[schema]
+//! exclude` is not in it: callers apply it after, to a hit as to a fresh load. An entry is
+//! written only after the files loaded, so after the gate (`gate.rs`) passed them; a forged
+//! entry changes only what Tenet believes the desired schema is, as editing the files would,
+//! and never runs SQL. Entries are written atomically (a temporary file renamed) and are safe
+//! to delete; an unreadable or corrupt one is a miss.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{Catalog, Error};
+
+/// What a set of schema files built: the catalog and the user that owns its objects.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Entry {
+    pub user: String,
+    pub catalog: Catalog,
+}
+
+/// The cache of one project.
+pub struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    /// The cache of the project in the current directory (the one with `tenet.toml`); None
+    /// outside a project, or when `TENET_CACHE=off`.
+    pub fn of_project() -> Option<Cache> {
+        if std::env::var("TENET_CACHE").is_ok_and(|v| v == "off" || v == "0") {
+            return None;
+        }
+        let root = std::env::current_dir().ok()?;
+        root.join("tenet.toml").is_file().then(|| Cache {
+            dir: root.join(".tenet").join("cache"),
+        })
+    }
+
+    /// A cache in `dir` (tests and tools).
+    pub fn at(dir: impl Into<PathBuf>) -> Cache {
+        Cache { dir: dir.into() }
+    }
+
+    /// The key of `inputs` (each a name and its bytes, in order) loaded on the server
+    /// `server` describes (see `tenet_pg::LazyServer::fingerprint`).
+    pub fn key(what: &str, inputs: &[(String, Vec<u8>)], server: &str) -> String {
+        let mut hash = Sha256::new();
+        let mut part = |bytes: &[u8]| {
+            // Length-prefixed, so no two sequences of parts hash alike.
+            hash.update((bytes.len() as u64).to_le_bytes());
+            hash.update(bytes);
+        };
+        part(build().as_bytes());
+        part(what.as_bytes());
+        part(server.as_bytes());
+        for (name, bytes) in inputs {
+            part(name.as_bytes());
+            part(bytes);
+        }
+        hex::encode(hash.finalize())
+    }
+
+    /// The entry stored under `key`, if there is a readable one.
+    pub fn get(&self, key: &str) -> Option<Entry> {
+        let path = self.path(key);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(_) => {
+                tracing::debug!("schema cache: miss {key}");
+                return None;
+            }
+        };
+        match serde_json::from_str(&text) {
+            Ok(entry) => {
+                tracing::debug!("schema cache: hit {key}");
+                Some(entry)
+            }
+            Err(e) => {
+                tracing::debug!(
+                    "schema cache: miss {key}, corrupt entry {}: {e}",
+                    path.display()
+                );
+                None
+            }
+        }
+    }
+
+    /// Store `entry` under `key`. A cache that cannot be written is no error: the next run
+    /// loads the files again.
+    pub fn put(&self, key: &str, entry: &Entry) {
+        if let Err(e) = self.write(key, entry) {
+            tracing::debug!("schema cache: not written ({}): {e}", self.dir.display());
+        }
+    }
+
+    fn write(&self, key: &str, entry: &Entry) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        // The cache is the machine's, never the repository's: it ignores itself, so no
+        // project needs a .gitignore line (and a forged entry is not committed by accident).
+        let ignore = self.dir.join(".gitignore");
+        if !ignore.exists() {
+            std::fs::write(&ignore, "*\n")?;
+        }
+        let json = serde_json::to_vec(entry)?;
+        let mut temporary = tempfile::NamedTempFile::new_in(&self.dir)?;
+        std::io::Write::write_all(&mut temporary, &json)?;
+        temporary
+            .persist(self.path(key))
+            .map_err(|e| e.error)
+            .map(|_| ())
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.json"))
+    }
+}
+
+/// Tenet's build: its version and the running executable's size and time, so a rebuilt binary
+/// (whose inspect may read the same files differently) never reads an older build's entries.
+fn build() -> String {
+    let exe = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .ok()
+        .map(|m| format!("{} {:?}", m.len(), m.modified().ok()));
+    format!(
+        "tenet {} {}",
+        env!("CARGO_PKG_VERSION"),
+        exe.unwrap_or_default()
+    )
+}
+
+/// The catalog `files` build in a sandbox on `scratch` (`source::load`) and its owner, from the
+/// project's cache when it holds them (no scratch database then), else loaded and stored.
+pub fn load_files(scratch: &tenet_pg::LazyServer, files: &[PathBuf]) -> Result<Entry, Error> {
+    let mut inputs = Vec::with_capacity(files.len());
+    for file in files {
+        let bytes = std::fs::read(file).map_err(|source| Error::Io {
+            path: file.clone(),
+            source,
+        })?;
+        inputs.push((file.to_string_lossy().into_owned(), bytes));
+    }
+    cached(scratch, "schema files", &inputs, || {
+        let mut sandbox = scratch.get()?.sandbox()?;
+        let catalog = crate::source::load(&mut sandbox, files)?;
+        let user: String = sandbox
+            .admin()
+            .query_one("select current_user::text", &[])?
+            .get(0);
+        Ok(Entry { user, catalog })
+    })
+}
+
+/// What `load` builds from `inputs` (`what` says how: schema files, a migration replay), from
+/// the project's cache when it holds it, else loaded and stored. Outside a project, `load`.
+pub fn cached<E>(
+    scratch: &tenet_pg::LazyServer,
+    what: &str,
+    inputs: &[(String, Vec<u8>)],
+    load: impl FnOnce() -> Result<Entry, E>,
+) -> Result<Entry, E>
+where
+    E: From<tenet_pg::PgError>,
+{
+    let Some(cache) = Cache::of_project() else {
+        return load();
+    };
+    let key = Cache::key(what, inputs, &scratch.fingerprint()?);
+    if let Some(entry) = cache.get(&key) {
+        return Ok(entry);
+    }
+    // Stored only once the load succeeded: after the gate passed every statement.
+    let entry = load()?;
+    cache.put(&key, &entry);
+    Ok(entry)
+}

@@ -1,0 +1,43 @@
+//! Leaving objects out of a catalog: those a project says are managed elsewhere (`[schema]
+//! exclude` in tenet.toml), so that neither side of a plan or a drift check sees them.
+
+use std::collections::BTreeSet;
+
+use crate::model::Catalog;
+
+/// Remove every table, view, sequence, function and type whose `(schema, name)` is excluded
+/// (sequences owned by an excluded table go with it); then every schema `schema_excluded`
+/// says, and every schema left empty by the removal (`audit.*` leaves out `audit` too, else a
+/// plan would drop a schema that still holds the tables it does not see).
+pub fn exclude(
+    catalog: &mut Catalog,
+    excluded: impl Fn(&str, &str) -> bool,
+    schema_excluded: impl Fn(&str) -> bool,
+) {
+    let mut emptied = BTreeSet::new();
+    let mut keep = |schema: &str, name: &str| {
+        let out = excluded(schema, name);
+        if out {
+            emptied.insert(schema.to_string());
+        }
+        !out
+    };
+    catalog.tables.retain(|t| keep(&t.schema, &t.name));
+    catalog.views.retain(|v| keep(&v.schema, &v.name));
+    catalog.functions.retain(|f| keep(&f.schema, &f.name));
+    catalog.types.retain(|t| keep(&t.schema, &t.name));
+    catalog.sequences.retain(|s| {
+        let owner = s.owned_by.as_ref();
+        keep(&s.schema, &s.name) && owner.is_none_or(|o| !excluded(&o.table.schema, &o.table.name))
+    });
+    let gone: BTreeSet<String> = catalog
+        .schemas
+        .iter()
+        .map(|s| s.name.clone())
+        .filter(|s| schema_excluded(s) || (emptied.contains(s) && !catalog.holds_objects(s)))
+        .collect();
+    catalog.schemas.retain(|s| !gone.contains(&s.name));
+    catalog
+        .default_privileges
+        .retain(|d| d.schema.as_ref().is_none_or(|s| !gone.contains(s)));
+}
