@@ -32,7 +32,22 @@ pub(crate) enum Action {
     /// `ALTER ... OWNER TO` the role: skipped when that is the privileged user or a superuser
     /// (what the sandbox role owns ends with the privileged user anyway), else run.
     OwnerTo(String),
+    /// `CREATE`/`ALTER PUBLICATION` `FOR ALL TABLES` or `FOR TABLES IN SCHEMA`, which need a
+    /// superuser: on the privileged session. A publication names tables and runs no code
+    /// (row filters may not call user functions).
+    Publication(String),
+    /// `CREATE EVENT TRIGGER`: on the privileged session, disabled until the catalog is read,
+    /// since its function is the SQL's own code (see `Sandbox::create_event_trigger`).
+    EventTrigger(String),
+    /// `ALTER EVENT TRIGGER name ENABLE/DISABLE`: the state to record (`evtenabled`).
+    EventTriggerState(String, String),
+    /// `COMMENT ON`, `ALTER` or `DROP` of publications or event triggers (kind, name): on the
+    /// privileged session when the SQL created them all there, else as the sandbox role.
+    OnPrivileged(Vec<(String, String)>),
 }
+
+const PUBLICATION: &str = "publication";
+pub(crate) const EVENT_TRIGGER: &str = "event trigger";
 
 /// Role attributes a schema may give the roles it creates. SUPERUSER, CREATEDB, CREATEROLE
 /// and REPLICATION are refused unless negated (NOSUPERUSER, ...).
@@ -158,6 +173,36 @@ pub(crate) fn classify(stmt: Option<&NodeEnum>, created: &mut BTreeSet<String>) 
             }
             Action::Run
         }
+        N::CreatePublicationStmt(p) if p.for_all_tables || of_schemas(&p.pubobjects) => {
+            Action::Publication(p.pubname.clone())
+        }
+        N::AlterPublicationStmt(p) if p.for_all_tables || of_schemas(&p.pubobjects) => {
+            Action::Publication(p.pubname.clone())
+        }
+        N::AlterPublicationStmt(p) => {
+            Action::OnPrivileged(vec![(PUBLICATION.into(), p.pubname.clone())])
+        }
+        N::CreateEventTrigStmt(t) => Action::EventTrigger(t.trigname.clone()),
+        N::AlterEventTrigStmt(t) => {
+            Action::EventTriggerState(t.trigname.clone(), t.tgenabled.clone())
+        }
+        N::CommentStmt(c) => match (privileged_kind(c.objtype), c.object.as_deref()) {
+            (Some(kind), Some(object)) => match string(object) {
+                Some(name) => Action::OnPrivileged(vec![(kind.into(), name)]),
+                None => Action::Run,
+            },
+            _ => Action::Run,
+        },
+        N::DropStmt(d) => match privileged_kind(d.remove_type) {
+            Some(kind) => Action::OnPrivileged(
+                d.objects
+                    .iter()
+                    .filter_map(string)
+                    .map(|name| (kind.into(), name))
+                    .collect(),
+            ),
+            None => Action::Run,
+        },
         N::AlterOwnerStmt(alter) => owner_to(alter.newowner.as_ref()),
         N::AlterTableStmt(alter) => {
             let owners: Vec<&RoleSpec> = alter
@@ -178,6 +223,37 @@ pub(crate) fn classify(stmt: Option<&NodeEnum>, created: &mut BTreeSet<String>) 
             }
         }
         _ => Action::Run,
+    }
+}
+
+/// Whether a publication's objects name schemas (`TABLES IN SCHEMA`), not only tables.
+fn of_schemas(objects: &[Node]) -> bool {
+    use pg_query::protobuf::PublicationObjSpecType as T;
+    objects.iter().any(|o| match o.node.as_ref() {
+        Some(NodeEnum::PublicationObjSpec(spec)) => {
+            spec.pubobjtype == T::PublicationobjTablesInSchema as i32
+                || spec.pubobjtype == T::PublicationobjTablesInCurSchema as i32
+        }
+        _ => false,
+    })
+}
+
+/// The kinds of object only a superuser creates that the gate keeps track of.
+fn privileged_kind(object_type: i32) -> Option<&'static str> {
+    use pg_query::protobuf::ObjectType as O;
+    if object_type == O::ObjectPublication as i32 {
+        Some(PUBLICATION)
+    } else if object_type == O::ObjectEventTrigger as i32 {
+        Some(EVENT_TRIGGER)
+    } else {
+        None
+    }
+}
+
+fn string(node: &Node) -> Option<String> {
+    match node.node.as_ref() {
+        Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+        _ => None,
     }
 }
 

@@ -57,8 +57,13 @@ fn collect_sql_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), Error> 
     Ok(())
 }
 
-/// Apply every file in order, in the sandbox (see [`crate::gate`] for what runs where). Every
-/// file is vetted before any of them runs, so a refused statement changes nothing.
+/// Apply every file in the sandbox (see [`crate::gate`] for what runs where). Every file is
+/// vetted before any of them runs, so a refused statement changes nothing.
+///
+/// Schema files may come in any order: a statement that fails only because an object it
+/// names does not exist yet is set aside and retried after the rest, to a fixed point, under
+/// the search_path it was written under; one that never succeeds is reported with the error
+/// of its last try. Migrations (`*.up.sql`) stay strictly in order, as `tenet migrate` runs them.
 pub fn apply_files(sandbox: &mut Sandbox, files: &[PathBuf]) -> Result<(), Error> {
     let mut created = sandbox.created_roles();
     let mut scripts = Vec::with_capacity(files.len());
@@ -70,10 +75,83 @@ pub fn apply_files(sandbox: &mut Sandbox, files: &[PathBuf]) -> Result<(), Error
         let statements = vet(file, &sql, &mut created)?;
         scripts.push((file, sql, statements));
     }
-    for (file, sql, statements) in &scripts {
-        run(sandbox, file, sql, statements)?;
+    let migrations = files
+        .iter()
+        .all(|f| f.to_string_lossy().ends_with(".up.sql"));
+    let mut deferred = Vec::new();
+    for (index, (file, sql, statements)) in scripts.iter().enumerate() {
+        let mut from = 0;
+        while let Err(failure) = run(sandbox, file, sql, statements, from) {
+            if migrations || !failure.missing || in_failed_transaction(sandbox) {
+                return Err(failure.error);
+            }
+            deferred.push(Deferred {
+                script: index,
+                statement: failure.at,
+                search_path: search_path(sandbox)?,
+                error: failure.error,
+            });
+            from = failure.at + 1;
+        }
+    }
+    retry(sandbox, &scripts, deferred)
+}
+
+/// A statement set aside because something it names did not exist when it ran.
+struct Deferred {
+    script: usize,
+    statement: usize,
+    search_path: String,
+    error: Error,
+}
+
+/// Retry the deferred statements, in their original order, until all have run or a whole
+/// pass makes no progress; then the first of those left is the error.
+fn retry(
+    sandbox: &mut Sandbox,
+    scripts: &[(&PathBuf, String, Vetted)],
+    mut deferred: Vec<Deferred>,
+) -> Result<(), Error> {
+    while !deferred.is_empty() {
+        let before = deferred.len();
+        let mut left = Vec::new();
+        for item in deferred {
+            let (file, sql, statements) = &scripts[item.script];
+            let one = &statements[item.statement..=item.statement];
+            let set = format!(
+                "SELECT set_config('search_path', {}, false)",
+                crate::quote::literal(&item.search_path)
+            );
+            sandbox.execute(&set)?;
+            match run(sandbox, file, sql, one, 0) {
+                Ok(()) => {}
+                Err(failure) if failure.missing && !in_failed_transaction(sandbox) => {
+                    left.push(Deferred {
+                        error: failure.error,
+                        ..item
+                    })
+                }
+                Err(failure) => return Err(failure.error),
+            }
+        }
+        if left.len() == before {
+            return Err(left.swap_remove(0).error);
+        }
+        deferred = left;
     }
     Ok(())
+}
+
+fn search_path(sandbox: &mut Sandbox) -> Result<String, Error> {
+    Ok(sandbox
+        .with_client(|c| c.query_one("SELECT current_setting('search_path')", &[]))?
+        .get(0))
+}
+
+/// Whether the session is inside an explicit transaction that an error aborted: what ran in
+/// it is lost, so nothing after it can be retried.
+fn in_failed_transaction(sandbox: &mut Sandbox) -> bool {
+    sandbox.execute("SELECT 1").is_err()
 }
 
 /// Apply the files and read back the catalog they build, owned by the privileged user.
@@ -90,7 +168,7 @@ pub fn load(sandbox: &mut Sandbox, files: &[PathBuf]) -> Result<crate::Catalog, 
 pub fn apply_script(sandbox: &mut Sandbox, file: &Path, sql: &str) -> Result<(), Error> {
     let mut created = sandbox.created_roles();
     let statements = vet(file, sql, &mut created)?;
-    run(sandbox, file, sql, &statements)
+    run(sandbox, file, sql, &statements, 0).map_err(|f| f.error)
 }
 
 /// Whether the statement at `span` of `sql` is one the gate does not simply run as the
@@ -106,6 +184,7 @@ pub fn is_gated(sandbox: &Sandbox, sql: &str, span: (usize, usize)) -> bool {
         .to_ascii_lowercase();
     let verbs = [
         "create", "alter", "drop", "grant", "revoke", "set", "reset", "copy", "load", "do",
+        "comment",
     ];
     if !verbs.contains(&first.as_str()) {
         return false;
@@ -120,9 +199,11 @@ pub fn is_gated(sandbox: &Sandbox, sql: &str, span: (usize, usize)) -> bool {
         "database",
         "system",
         "tablespace",
+        "publication",
+        "event",
     ];
     let lower = text.to_ascii_lowercase();
-    if matches!(first.as_str(), "create" | "alter" | "drop")
+    if matches!(first.as_str(), "create" | "alter" | "drop" | "comment")
         && !objects.iter().any(|w| lower.contains(w))
     {
         return false;
@@ -151,7 +232,7 @@ pub fn apply_statement(
         .into_iter()
         .map(|((start, end), action)| ((span.0 + start, span.0 + end), action))
         .collect();
-    run(sandbox, file, sql, &statements)
+    run(sandbox, file, sql, &statements, 0).map_err(|f| f.error)
 }
 
 /// An error placed in a piece of `sql` starting at `base`, placed in the whole text instead.
@@ -193,33 +274,77 @@ fn vet(file: &Path, sql: &str, created: &mut BTreeSet<String>) -> Result<Vetted,
     Ok(out)
 }
 
-fn run(sandbox: &mut Sandbox, file: &Path, sql: &str, statements: &Vetted) -> Result<(), Error> {
-    let mut batch: Vec<(usize, usize)> = Vec::new();
-    for (span, action) in statements {
+/// Why a script stopped: the error of its statement `at`, and whether the statement failed
+/// only because an object it names does not exist (yet).
+struct Failure {
+    at: usize,
+    error: Error,
+    missing: bool,
+}
+
+impl Failure {
+    fn new(at: usize, error: Error) -> Self {
+        Failure {
+            at,
+            error,
+            missing: false,
+        }
+    }
+
+    fn from_db(at: usize, error: Error, err: &postgres::Error) -> Self {
+        let missing = err.code().is_some_and(names_missing_object);
+        Failure { at, error, missing }
+    }
+}
+
+/// The SQLSTATEs of a statement that names a relation, type, function, schema or column that
+/// does not exist.
+fn names_missing_object(code: &SqlState) -> bool {
+    [
+        SqlState::UNDEFINED_TABLE,
+        SqlState::UNDEFINED_OBJECT,
+        SqlState::UNDEFINED_FUNCTION,
+        SqlState::INVALID_SCHEMA_NAME,
+        SqlState::UNDEFINED_COLUMN,
+    ]
+    .contains(code)
+}
+
+/// Run the statements of one script from the one at `from` on.
+fn run(
+    sandbox: &mut Sandbox,
+    file: &Path,
+    sql: &str,
+    statements: &[((usize, usize), Action)],
+    from: usize,
+) -> Result<(), Failure> {
+    let mut batch: Vec<usize> = Vec::new();
+    for (index, (span, action)) in statements.iter().enumerate().skip(from) {
         if *action == Action::Run {
-            batch.push(*span);
+            batch.push(index);
             continue;
         }
-        flush(sandbox, file, sql, std::mem::take(&mut batch))?;
+        flush(sandbox, file, sql, statements, std::mem::take(&mut batch))?;
         let text = &sql[span.0..span.1];
-        let fail = |e: postgres::Error, sandbox: &Sandbox| failed(sandbox, file, sql, *span, e);
+        let fail = |e: postgres::Error, sandbox: &Sandbox| {
+            let error = failed(sandbox, file, sql, *span, &e);
+            Failure::from_db(index, error, &e)
+        };
         let refuse = |why: String| {
             let offset = span.0 + skip_blank(text);
-            located(file, sql, offset, format!("refused: {why}"), None)
+            Failure::new(
+                index,
+                located(file, sql, offset, format!("refused: {why}"), None),
+            )
         };
         match action {
             Action::Run | Action::Refuse(_) => unreachable!("handled above"),
             Action::Extension(name) => {
-                if extension_available(sandbox, name)? {
+                let available =
+                    extension_available(sandbox, name).map_err(|e| Failure::new(index, e))?;
+                if available {
                     // The extension goes where the SQL's search_path says, as it would have.
-                    let path: String = sandbox
-                        .with_client(|c| c.query_one("SELECT current_setting('search_path')", &[]))
-                        .map_err(|e| fail(e, sandbox))?
-                        .get(0);
-                    let sql = format!(
-                        "SELECT set_config('search_path', {}, false);\n{text}",
-                        crate::quote::literal(&path)
-                    );
+                    let sql = with_search_path(sandbox, text).map_err(|e| fail(e, sandbox))?;
                     sandbox
                         .execute_privileged(&sql)
                         .map_err(|e| fail(e, sandbox))?;
@@ -268,9 +393,62 @@ fn run(sandbox: &mut Sandbox, file: &Path, sql: &str, statements: &Vetted) -> Re
                     sandbox.execute(text).map_err(|e| fail(e, sandbox))?;
                 }
             }
+            Action::Publication(name) => {
+                let sql = with_search_path(sandbox, text).map_err(|e| fail(e, sandbox))?;
+                sandbox
+                    .create_privileged("publication", name, &sql)
+                    .map_err(|e| fail(e, sandbox))?;
+            }
+            Action::EventTrigger(name) => {
+                let sql = with_search_path(sandbox, text).map_err(|e| fail(e, sandbox))?;
+                sandbox
+                    .create_event_trigger(name, &sql)
+                    .map_err(|e| fail(e, sandbox))?;
+            }
+            Action::EventTriggerState(name, state) => {
+                if !sandbox.set_event_trigger_state(name, state) {
+                    // Not one of this SQL's: PostgreSQL says why it cannot.
+                    sandbox.execute(text).map_err(|e| fail(e, sandbox))?;
+                }
+            }
+            Action::OnPrivileged(objects) => {
+                let ours = !objects.is_empty()
+                    && objects
+                        .iter()
+                        .all(|(kind, name)| sandbox.created_privileged(kind, name));
+                if !ours {
+                    sandbox.execute(text).map_err(|e| fail(e, sandbox))?;
+                    continue;
+                }
+                sandbox
+                    .execute_privileged(text)
+                    .map_err(|e| fail(e, sandbox))?;
+                if text[skip_blank(text)..]
+                    .get(..4)
+                    .is_some_and(|verb| verb.eq_ignore_ascii_case("drop"))
+                {
+                    for (kind, name) in objects {
+                        sandbox.forget_privileged(kind, name);
+                    }
+                }
+            }
         }
     }
-    flush(sandbox, file, sql, batch)
+    flush(sandbox, file, sql, statements, batch)
+}
+
+/// `text` preceded by setting the sandbox session's search_path, to run on the privileged
+/// session (in one round trip) with the names resolved as the SQL wrote them. The setting is
+/// local to that round trip's transaction, so the privileged session's later statements never
+/// resolve names in schemas the SQL controls.
+fn with_search_path(sandbox: &mut Sandbox, text: &str) -> Result<String, postgres::Error> {
+    let path: String = sandbox
+        .with_client(|c| c.query_one("SELECT current_setting('search_path')", &[]))?
+        .get(0);
+    Ok(format!(
+        "SELECT set_config('search_path', {}, true);\n{text}",
+        crate::quote::literal(&path)
+    ))
 }
 
 fn extension_available(sandbox: &mut Sandbox, name: &str) -> Result<bool, Error> {
@@ -283,36 +461,57 @@ fn extension_available(sandbox: &mut Sandbox, name: &str) -> Result<bool, Error>
         .is_some())
 }
 
-/// Run consecutive statements as the sandbox role in one round trip.
+/// Run consecutive statements (indices into `statements`) as the sandbox role in one round
+/// trip. When the batch fails, the statements before the failing one are run again (a
+/// multi-statement batch is one implicit transaction, so nothing of it stayed) and the
+/// failure names the statement that failed.
 fn flush(
     sandbox: &mut Sandbox,
     file: &Path,
     sql: &str,
-    batch: Vec<(usize, usize)>,
-) -> Result<(), Error> {
-    let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+    statements: &[((usize, usize), Action)],
+    batch: Vec<usize>,
+) -> Result<(), Failure> {
+    let (Some(&first), Some(&last)) = (batch.first(), batch.last()) else {
         return Ok(());
     };
-    let text = &sql[first.0..last.1];
+    let span = |index: usize| statements[index].0;
+    let start = span(first).0;
+    let text = &sql[start..span(last).1];
     let err = match sandbox.execute(text) {
         Ok(()) => return Ok(()),
         Err(err) => err,
     };
+    let fail = |index: usize, err: &postgres::Error, sandbox: &Sandbox| {
+        let error = failed(sandbox, file, sql, span(index), err);
+        Failure::from_db(index, error, err)
+    };
     if batch.len() == 1 {
-        return Err(failed(sandbox, file, sql, batch[0], err));
+        return Err(fail(first, &err, sandbox));
     }
     let Some(db) = err.as_db_error() else {
-        return Err(err.into());
+        return Err(Failure::new(first, err.into()));
     };
-    if *db.code() != SqlState::QUERY_CANCELED {
-        if let Some(offset) = error_offset(db, text) {
-            return Err(sql_error(file, sql, first.0 + offset, db));
+    // Where PostgreSQL says which statement failed, run the ones before it in one batch.
+    let offset = error_offset(db, text).filter(|_| *db.code() != SqlState::QUERY_CANCELED);
+    if let Some(offset) = offset {
+        let position = batch
+            .iter()
+            .position(|&i| start + offset < span(i).1 || i == last)
+            .unwrap_or(batch.len() - 1);
+        if let Some(&before) = position.checked_sub(1).map(|p| &batch[p]) {
+            let ran = sandbox.execute(&sql[start..span(before).1]);
+            if let Err(err) = ran {
+                return Err(fail(before, &err, sandbox));
+            }
         }
+        let index = batch[position];
+        let error = sql_error(file, sql, start + offset, db);
+        return Err(Failure::from_db(index, error, &err));
     }
-    // A multi-statement batch runs as one implicit transaction, so nothing of it stayed.
-    for span in batch {
-        if let Err(err) = sandbox.execute(&sql[span.0..span.1]) {
-            return Err(failed(sandbox, file, sql, span, err));
+    for index in batch {
+        if let Err(err) = sandbox.execute(&sql[span(index).0..span(index).1]) {
+            return Err(fail(index, &err, sandbox));
         }
     }
     Ok(())
@@ -324,10 +523,10 @@ fn failed(
     file: &Path,
     sql: &str,
     span: (usize, usize),
-    err: postgres::Error,
+    err: &postgres::Error,
 ) -> Error {
     let Some(db) = err.as_db_error() else {
-        return err.into();
+        return Error::Db(err.to_string());
     };
     if *db.code() == SqlState::QUERY_CANCELED {
         let offset = span.0 + skip_blank(&sql[span.0..span.1]);

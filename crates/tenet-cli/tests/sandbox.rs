@@ -641,3 +641,73 @@ fn a_sleeping_migration_cannot_hang_the_lint_replay() {
     assert!(all.contains("2_sleep.up.sql"), "{all}");
     assert!(all.contains("cancel"), "{all}");
 }
+
+/// `tenet inspect --format json` of `sql` in `mode`: the catalog, or the error output.
+fn inspect_catalog(mode: Mode, sql: &str) -> Result<serde_json::Value, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("schema.sql");
+    std::fs::write(&file, sql).unwrap();
+    let out = inspect(mode, &file, &["--format", "json"]);
+    if !out.status.success() {
+        return Err(text(&out.stderr));
+    }
+    Ok(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+#[test]
+fn event_triggers_from_schema_files_load_but_never_fire() {
+    // Were it ever enabled while the SQL or Tenet ran DDL, it would fail that DDL, as
+    // whoever ran it (on the privileged session: as the superuser).
+    let sql = "create function stop_everything() returns event_trigger language plpgsql as $$\n\
+               begin raise exception 'fired as %', current_user; end $$;\n\
+               create event trigger stop on ddl_command_start execute function stop_everything();\n\
+               create event trigger stop_drops on sql_drop execute function stop_everything();\n\
+               alter event trigger stop_drops enable always;\n\
+               comment on event trigger stop is 'stops every command';\n\
+               create table after_it (id int);\n\
+               create extension if not exists pgcrypto;\n";
+    for mode in BOTH {
+        let catalog = inspect_catalog(mode, sql).unwrap_or_else(|e| panic!("{mode:?}: {e}"));
+        let triggers = catalog["event_triggers"].as_array().unwrap();
+        let by_name = |name: &str| triggers.iter().find(|t| t["name"] == name).unwrap();
+        // The catalog says what the SQL asked for: enabled (the default), and always.
+        assert!(by_name("stop").get("enabled").is_none(), "{triggers:?}");
+        assert_eq!(by_name("stop")["comment"], "stops every command");
+        assert_eq!(by_name("stop_drops")["enabled"], "always");
+        let tables = catalog["tables"].as_array().unwrap();
+        assert!(tables.iter().any(|t| t["name"] == "after_it"));
+    }
+}
+
+#[test]
+fn publications_of_all_tables_and_of_schemas_load_from_schema_files() {
+    let sql = "create schema feed;\ncreate table feed.posts (id int primary key);\n\
+               create publication everything for all tables;\n\
+               create publication posts for tables in schema feed;\n\
+               comment on publication everything is 'realtime';\n\
+               alter publication posts set (publish = 'insert');\n";
+    for mode in BOTH {
+        let catalog = inspect_catalog(mode, sql).unwrap_or_else(|e| panic!("{mode:?}: {e}"));
+        let publications = catalog["publications"].as_array().unwrap();
+        let by_name = |name: &str| publications.iter().find(|p| p["name"] == name).unwrap();
+        assert_eq!(
+            by_name("everything")["comment"],
+            "realtime",
+            "{publications:?}"
+        );
+        assert_eq!(by_name("posts")["schemas"][0], "feed", "{publications:?}");
+    }
+}
+
+#[test]
+fn event_triggers_and_publications_the_sql_did_not_create_stay_out_of_reach() {
+    // Nothing routes to the privileged session for objects the SQL did not make there.
+    let out = inspect_catalog(
+        Mode::Dev,
+        "create table t (id int);\ndrop event trigger if exists someone_elses;\n\
+         alter event trigger someone_elses disable;\n",
+    );
+    let stderr = out.unwrap_err();
+    assert!(stderr.contains("schema.sql:3:"), "{stderr}");
+    assert!(stderr.contains("someone_elses"), "{stderr}");
+}

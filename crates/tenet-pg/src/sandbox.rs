@@ -13,7 +13,7 @@
 //! (`tenet_scratch_<host>_<pid>_<n>`, `tenet_sandbox_<host>_<pid>_<n>`), so that a later run
 //! can drop what a killed one left behind ([`sweep`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -57,6 +57,12 @@ pub struct Sandbox {
     options: ConnectOptions,
     timeout: Duration,
     embedded: bool,
+    /// Objects only a superuser may create (publications of all tables or of schemas, event
+    /// triggers) that the SQL created on the privileged session: (kind, name).
+    privileged: BTreeSet<(String, String)>,
+    /// The event triggers the SQL created, with the state it asked for (`O`, `R`, `A`, `D`):
+    /// they stay disabled until [`Sandbox::finish`], so they never fire on anyone's DDL.
+    event_triggers: BTreeMap<String, String>,
 }
 
 struct RoleGuard {
@@ -167,6 +173,8 @@ impl Sandbox {
             options: server.options.clone(),
             timeout,
             embedded: server.is_embedded(),
+            privileged: BTreeSet::new(),
+            event_triggers: BTreeMap::new(),
         })
     }
 
@@ -243,6 +251,59 @@ impl Sandbox {
         lock(&self.roles.created).retain(|r| r != name);
     }
 
+    /// Run `sql` (vetted: it creates the `kind` object `name`, which only a superuser may) on
+    /// the privileged session, and remember that it is there.
+    pub fn create_privileged(
+        &mut self,
+        kind: &str,
+        name: &str,
+        sql: &str,
+    ) -> Result<(), postgres::Error> {
+        self.execute_privileged(sql)?;
+        self.privileged.insert((kind.to_string(), name.to_string()));
+        Ok(())
+    }
+
+    /// Create an event trigger (`sql` is its vetted `CREATE EVENT TRIGGER`) disabled, in the
+    /// same transaction: its function is the SQL's own code, which must never run as the
+    /// privileged user, whose DDL (REASSIGN OWNED, extensions) it would fire on.
+    pub fn create_event_trigger(&mut self, name: &str, sql: &str) -> Result<(), postgres::Error> {
+        // One round trip is one implicit transaction: it is never enabled for a moment.
+        let disable = format!("ALTER EVENT TRIGGER {} DISABLE", quote_ident(name));
+        self.execute_privileged(&format!("{sql}\n;\n{disable}"))?;
+        self.privileged
+            .insert(("event trigger".to_string(), name.to_string()));
+        self.event_triggers.insert(name.to_string(), "O".into());
+        Ok(())
+    }
+
+    /// Record the state (`O`, `R`, `A` or `D`, as `pg_event_trigger.evtenabled`) the SQL asks
+    /// of an event trigger it created; false for one it did not.
+    pub fn set_event_trigger_state(&mut self, name: &str, state: &str) -> bool {
+        match self.event_triggers.get_mut(name) {
+            Some(wanted) => {
+                *wanted = state.to_string();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the SQL created the `kind` object `name` on the privileged session.
+    pub fn created_privileged(&self, kind: &str, name: &str) -> bool {
+        self.privileged
+            .contains(&(kind.to_string(), name.to_string()))
+    }
+
+    /// The SQL dropped a privileged object it created.
+    pub fn forget_privileged(&mut self, kind: &str, name: &str) {
+        self.privileged
+            .remove(&(kind.to_string(), name.to_string()));
+        if kind == "event trigger" {
+            self.event_triggers.remove(name);
+        }
+    }
+
     /// Let the sandbox session prove tenant isolation on what the SQL built: it may bypass
     /// row-level security (to plant rows; only the scratch database's own data is there to
     /// see) and become `app_role`. After this no more untrusted SQL should be applied, but
@@ -291,7 +352,22 @@ impl Sandbox {
             &quote_literal(&self.role),
             &quote_literal(&self.admin_user),
         ))?;
-        self.admin.batch_execute(&format!("DROP OWNED BY {role}"))
+        self.admin.batch_execute(&format!("DROP OWNED BY {role}"))?;
+        // Only reads follow, so the event triggers may now take the state the SQL gave them.
+        let mut enable = String::new();
+        for (name, state) in &self.event_triggers {
+            let mode = match state.as_str() {
+                "R" => " REPLICA",
+                "A" => " ALWAYS",
+                "D" => continue,
+                _ => "",
+            };
+            enable.push_str(&format!(
+                "ALTER EVENT TRIGGER {} ENABLE{mode};\n",
+                quote_ident(name)
+            ));
+        }
+        self.admin.batch_execute(&enable)
     }
 
     /// The privileged session on the scratch database: for reading the catalog and for

@@ -542,29 +542,6 @@ fn clean_base(base: Base, name: &str, objects: &[&str]) {
     assert_eq!(generated.statements, 0, "{}", generated.sql);
 }
 
-#[test]
-#[ignore]
-fn show_generated() {
-    for name in [
-        "fk_without_tenant",
-        "policy_fails_open_empty",
-        "hygiene_nullable",
-        "view_definer",
-        "partition_without_policy",
-    ] {
-        let path = format!(
-            "{}/tests/faults/variants/{name}.sql",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let fixture = Fixture::new(
-            &format!("show_{name}"),
-            &std::fs::read_to_string(path).unwrap(),
-        );
-        let g = generate::generate(&Model::new(&fixture.catalog(), &fixture.tenancy));
-        println!("==== {name}\n{}", g.sql);
-    }
-}
-
 /// A real history's generated SQL once failed to load: its policies named an app role that
 /// did not exist. Generate now creates it (NOLOGIN) first.
 #[test]
