@@ -507,7 +507,33 @@ pub fn partition_indexes_deepest_first<'t>(
 }
 
 pub fn inline_constraint(table: &Table, c: &Constraint) -> bool {
-    c.kind != ConstraintKind::ForeignKey && c.validated && table.partition_of.is_none()
+    if c.kind == ConstraintKind::ForeignKey || !c.validated || table.partition_of.is_some() {
+        return false;
+    }
+    // CREATE TABLE keeps one of the primary key and unique constraints on the same key (the
+    // primary key, else the first) and silently drops the others: those are added after it.
+    let Some(key) = index_key(c) else {
+        return true;
+    };
+    let same_key = |o: &&Constraint| o.validated && index_key(o) == Some(key);
+    let kept = table
+        .constraints
+        .iter()
+        .filter(same_key)
+        .find(|o| o.kind == ConstraintKind::PrimaryKey)
+        .or_else(|| table.constraints.iter().find(same_key));
+    kept.is_some_and(|kept| kept.name == c.name)
+}
+
+/// What a primary key or unique constraint's index is made of: its definition after the
+/// keyword (`(id, at)`, `(a) INCLUDE (b) DEFERRABLE`).
+fn index_key(c: &Constraint) -> Option<&str> {
+    let keyword = match c.kind {
+        ConstraintKind::PrimaryKey => "PRIMARY KEY",
+        ConstraintKind::Unique => "UNIQUE",
+        _ => return None,
+    };
+    c.definition.strip_prefix(keyword).map(str::trim_start)
 }
 
 pub fn column_sql(c: &Column) -> String {
