@@ -37,6 +37,16 @@ pub fn exclude(
         .filter(|s| schema_excluded(s) || (emptied.contains(s) && !catalog.holds_objects(s)))
         .collect();
     catalog.schemas.retain(|s| !gone.contains(&s.name));
+    // Statistics go with their table or schema; text search objects with their schema.
+    catalog
+        .statistics
+        .retain(|s| !excluded(&s.table.schema, &s.table.name) && !gone.contains(&s.schema));
+    catalog
+        .text_search_dictionaries
+        .retain(|d| !gone.contains(&d.schema));
+    catalog
+        .text_search_configurations
+        .retain(|c| !gone.contains(&c.schema));
     catalog
         .default_privileges
         .retain(|d| d.schema.as_ref().is_none_or(|s| !gone.contains(s)));
