@@ -83,6 +83,23 @@ fn step(key: String, sql: String) -> Option<Step> {
 /// Creates and changes, dictionaries first (configurations name them).
 pub(crate) fn early_steps(from: &Catalog, to: &Catalog, usual_owner: Option<&str>) -> Vec<Step> {
     let mut steps = Vec::new();
+    // Mappings that name a dictionary about to be dropped and created let go of it first;
+    // they count as absent below, so they come back.
+    let recreated = recreated_dictionaries(from, to);
+    let uses_recreated =
+        |m: &TextSearchMapping| m.dictionaries.iter().any(|d| recreated.contains(d));
+    for c in &from.text_search_configurations {
+        let target = format!("TEXT SEARCH CONFIGURATION {}", configuration_name(c));
+        let sql: Vec<String> = c
+            .mappings
+            .iter()
+            .filter(|m| uses_recreated(m))
+            .map(|m| format!("ALTER {target} DROP MAPPING FOR {};", ident(&m.token)))
+            .collect();
+        if !sql.is_empty() {
+            steps.push(Step::new(configuration_key(c), sql.join("\n")));
+        }
+    }
     for d in &to.text_search_dictionaries {
         let name = dictionary_name(d);
         let target = format!("TEXT SEARCH DICTIONARY {name}");
@@ -136,16 +153,18 @@ pub(crate) fn early_steps(from: &Catalog, to: &Catalog, usual_owner: Option<&str
         let mut sql = String::new();
         let kept = match old {
             Some(o) if o.parser == c.parser => {
-                for m in &o.mappings {
+                let still: Vec<&TextSearchMapping> =
+                    o.mappings.iter().filter(|m| !uses_recreated(m)).collect();
+                for m in &still {
                     if !c.mappings.iter().any(|n| n.token == m.token) {
                         let token = ident(&m.token);
                         sql.push_str(&format!("ALTER {target} DROP MAPPING FOR {token};\n"));
                     }
                 }
                 for m in &c.mappings {
-                    match o.mappings.iter().find(|x| x.token == m.token) {
+                    match still.iter().find(|x| x.token == m.token) {
                         None => sql.push_str(&render::text_search_mapping(c, "ADD", m)),
-                        Some(x) if x != m => {
+                        Some(&x) if x != m => {
                             sql.push_str(&render::text_search_mapping(c, "ALTER", m))
                         }
                         Some(_) => continue,
@@ -175,6 +194,19 @@ pub(crate) fn early_steps(from: &Catalog, to: &Catalog, usual_owner: Option<&str
         steps.extend(step(configuration_key(c), sql));
     }
     steps
+}
+
+/// Dictionaries of both sides whose template changes, by their SQL names.
+fn recreated_dictionaries(from: &Catalog, to: &Catalog) -> Vec<String> {
+    from.text_search_dictionaries
+        .iter()
+        .filter(|o| {
+            to.text_search_dictionaries
+                .iter()
+                .any(|d| dictionary_name(d) == dictionary_name(o) && d.template != o.template)
+        })
+        .map(|o| dictionary_name(o).to_string())
+        .collect()
 }
 
 /// Drops of what is gone, once no table uses it: configurations, then dictionaries.

@@ -26,7 +26,8 @@ fn text_search_created_and_dropped() {
 #[test]
 fn text_search_changes_in_place_and_goes_after_its_tables() {
     // `d_opts` and `d_more` change options (set, removed, added); `d_template` changes
-    // template; `c` changes mappings and comment; `c_gone` is used by a table that goes.
+    // template under a mapping of `c` that stays; `c` changes mappings and comment; `c_gone`
+    // is used by a table that goes.
     pair(
         "text search changes",
         "create text search dictionary d_opts (template = simple, stopwords = english);
@@ -37,6 +38,7 @@ fn text_search_changes_in_place_and_goes_after_its_tables() {
          alter text search configuration c add mapping for asciiword with d_opts, simple;
          alter text search configuration c add mapping for word with d_gone;
          alter text search configuration c add mapping for email with simple;
+         alter text search configuration c add mapping for hword with d_template;
          create text search configuration c_gone (copy = simple);
          create table docs (
              body text,
@@ -49,6 +51,7 @@ fn text_search_changes_in_place_and_goes_after_its_tables() {
          alter text search configuration c add mapping for asciiword with d_opts;
          alter text search configuration c add mapping for word with d_more, simple;
          alter text search configuration c add mapping for url with simple;
+         alter text search configuration c add mapping for hword with d_template;
          comment on text search configuration c is 'changed';
          create text search configuration c_new (copy = english);
          create table docs2 (
