@@ -55,13 +55,23 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Whether a table, sequence, view, function or type lives in `schema`.
+    /// Whether a table, sequence, view, function, type, extended statistics or text search
+    /// object lives in `schema`.
     pub fn holds_objects(&self, schema: &str) -> bool {
         self.tables.iter().any(|t| t.schema == schema)
             || self.sequences.iter().any(|s| s.schema == schema)
             || self.views.iter().any(|v| v.schema == schema)
             || self.functions.iter().any(|f| f.schema == schema)
             || self.types.iter().any(|t| t.schema == schema)
+            || self.statistics.iter().any(|s| s.schema == schema)
+            || self
+                .text_search_dictionaries
+                .iter()
+                .any(|d| d.schema == schema)
+            || self
+                .text_search_configurations
+                .iter()
+                .any(|c| c.schema == schema)
     }
 }
 
