@@ -127,7 +127,11 @@ pub(crate) fn late_steps(cx: &Context, usual_owner: Option<&str>) -> Vec<Step> {
             sql.push(render::statistics_owner(new));
         }
         if !sql.is_empty() {
-            steps.push(Step::new(key(new), sql.join("\n")).lock(Lock::ShareUpdateExclusive));
+            let mut step = Step::new(key(new), sql.join("\n")).lock(Lock::ShareUpdateExclusive);
+            if old.is_none() {
+                step = step.note("the planner uses it once ANALYZE has filled it");
+            }
+            steps.push(step);
         }
     }
     steps
