@@ -38,6 +38,15 @@ pub struct Catalog {
     /// `ALTER DEFAULT PRIVILEGES` entries, by role, schema and kind of object.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default_privileges: Vec<DefaultPrivilege>,
+    /// Extended statistics (`CREATE STATISTICS`), by schema and name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statistics: Vec<Statistics>,
+    /// Text search dictionaries, by schema and name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub text_search_dictionaries: Vec<TextSearchDictionary>,
+    /// Text search configurations, by schema and name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub text_search_configurations: Vec<TextSearchConfiguration>,
     /// Renames declared in desired-state SQL (`-- tenet:renamed-from old_name`), read from the
     /// source files rather than the database (see [`crate::hints`]): the plan renames these
     /// instead of dropping and creating them.
@@ -46,13 +55,23 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Whether a table, sequence, view, function or type lives in `schema`.
+    /// Whether a table, sequence, view, function, type, extended statistics or text search
+    /// object lives in `schema`.
     pub fn holds_objects(&self, schema: &str) -> bool {
         self.tables.iter().any(|t| t.schema == schema)
             || self.sequences.iter().any(|s| s.schema == schema)
             || self.views.iter().any(|v| v.schema == schema)
             || self.functions.iter().any(|f| f.schema == schema)
             || self.types.iter().any(|t| t.schema == schema)
+            || self.statistics.iter().any(|s| s.schema == schema)
+            || self
+                .text_search_dictionaries
+                .iter()
+                .any(|d| d.schema == schema)
+            || self
+                .text_search_configurations
+                .iter()
+                .any(|c| c.schema == schema)
     }
 }
 
@@ -664,6 +683,67 @@ pub struct PublishedTable {
     /// `WHERE (...)` row filter, as PostgreSQL prints it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub row_filter: Option<String>,
+}
+
+/// `CREATE STATISTICS`: extended planner statistics on columns or expressions of one table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statistics {
+    pub schema: String,
+    pub name: String,
+    pub owner: String,
+    /// The table (or materialized view) it is on.
+    pub table: QualifiedName,
+    /// `CREATE STATISTICS ...` as `pg_get_statisticsobjdef` prints it.
+    pub definition: String,
+    /// The columns it covers, directly or in an expression, sorted: what it stands in the way
+    /// of when they are dropped or retyped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
+    /// `ALTER STATISTICS ... SET STATISTICS n`; none for the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// `CREATE TEXT SEARCH DICTIONARY`: a template (C-level, built in or from an extension) with
+/// options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextSearchDictionary {
+    pub schema: String,
+    pub name: String,
+    pub owner: String,
+    /// The template's qualified name, e.g. `pg_catalog.snowball`.
+    pub template: String,
+    /// The options as PostgreSQL keeps them, e.g. `language = 'english', stopwords = 'english'`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// `CREATE TEXT SEARCH CONFIGURATION`: a parser and, per token type, the dictionaries tried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextSearchConfiguration {
+    pub schema: String,
+    pub name: String,
+    pub owner: String,
+    /// The parser's qualified name, e.g. `pg_catalog."default"`.
+    pub parser: String,
+    /// In the parser's token type order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mappings: Vec<TextSearchMapping>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// `ADD MAPPING FOR token WITH dictionaries`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextSearchMapping {
+    /// The token type's alias, e.g. `asciiword`.
+    pub token: String,
+    /// Qualified names, in the order they are tried.
+    pub dictionaries: Vec<String>,
 }
 
 /// Stable keys for top-level objects, used in `depends_on`: `table public.tasks`,

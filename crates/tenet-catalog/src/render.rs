@@ -16,12 +16,18 @@ mod event_triggers;
 mod publications;
 mod ranges;
 mod rules;
+mod statistics;
+mod text_search;
 pub use default_privileges::change_default_privileges;
 pub use event_triggers::event_trigger_sql;
 pub use publications::{
     create_publication, publication_objects, publish_options, published_table, replica_identity,
 };
 pub use rules::{rule_sql, view_trigger_sql};
+pub use statistics::{create_statistics, statistics_owner, statistics_target};
+pub use text_search::{
+    create_text_search_configuration, create_text_search_dictionary, text_search_mapping,
+};
 
 /// The whole catalog as one SQL script.
 pub fn to_sql(catalog: &Catalog) -> String {
@@ -52,6 +58,11 @@ pub fn to_sql(catalog: &Catalog) -> String {
         for c in &catalog.collations {
             writeln!(out, "{};", create_collation(c)).unwrap();
         }
+    });
+
+    // Before the tables: a default, generated column or index may name a configuration.
+    section(&mut out, "Text search", |out| {
+        text_search::text_search(out, catalog)
     });
 
     let tables_by_name: HashMap<QualifiedName, &Table> = catalog
@@ -119,6 +130,9 @@ pub fn to_sql(catalog: &Catalog) -> String {
                 writeln!(out, "{};", create_index(i, partitioned)).unwrap();
             }
         }
+    });
+    section(&mut out, "Extended statistics", |out| {
+        statistics::statistics(out, catalog)
     });
     // After the indexes: `USING INDEX` names one.
     section(&mut out, "Replica identity", |out| {

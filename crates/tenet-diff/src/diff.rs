@@ -16,7 +16,9 @@ use crate::plan::{Hazard, Lock, Plan, Step};
 use crate::publications;
 use crate::renames;
 use crate::rules;
+use crate::statistics;
 use crate::table;
+use crate::text_search;
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -210,11 +212,25 @@ impl<'a> Differ<'a> {
             (rules::early_steps(&cx), rules::late_steps(&cx))
         };
         self.steps.extend(rule_steps.0);
+        // Statistics too (a function their expressions call may be dropped below).
+        let statistics_steps = {
+            let cx = statistics::Context::new(&self.a, &self.b, &self.recreated);
+            let usual_owner = usual_owner(self.a.catalog);
+            let early = statistics::early_steps(&cx);
+            (early, statistics::late_steps(&cx, usual_owner.as_deref()))
+        };
+        self.steps.extend(statistics_steps.0);
         self.drop_recreated();
         // Publications let go of what changes under them before anything changes.
         self.steps
             .extend(publications::early_steps(&self.a, &self.b));
         self.create_containers();
+        let usual = usual_owner(self.a.catalog);
+        self.steps.extend(text_search::early_steps(
+            self.a.catalog,
+            self.b.catalog,
+            usual.as_deref(),
+        ));
         self.change_types_and_sequences();
         self.detach_sequences();
         let (mut fk_drops, mut other_drops) = (Vec::new(), Vec::new());
@@ -236,6 +252,7 @@ impl<'a> Differ<'a> {
         self.create_and_alter();
         self.add_table_parts();
         self.steps.extend(rule_steps.1);
+        self.steps.extend(statistics_steps.1);
         self.steps
             .extend(publications::replica_identity_steps(&self.a, &self.b));
         let usual_owner = usual_owner(self.a.catalog);
@@ -1054,6 +1071,7 @@ impl<'a> Differ<'a> {
             self.steps.push(drops[i].clone());
         }
         let a = self.a.catalog;
+        self.steps.extend(text_search::drops(a, b.catalog));
         for name in self
             .a
             .collations

@@ -9,6 +9,8 @@ mod event_triggers;
 mod publications;
 mod ranges;
 mod rules;
+mod statistics;
+mod text_search;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -21,7 +23,7 @@ use crate::Error;
 type Rows = Vec<(u32, String)>;
 
 /// The bulk queries, in the order their rows are assembled.
-const QUERIES: [&str; 23] = [
+const QUERIES: [&str; 26] = [
     queries::SCHEMAS,
     queries::EXTENSIONS,
     queries::ROLES,
@@ -45,6 +47,9 @@ const QUERIES: [&str; 23] = [
     ranges::RANGES,
     aggregates::AGGREGATES,
     event_triggers::EVENT_TRIGGERS,
+    statistics::STATISTICS,
+    text_search::DICTIONARIES,
+    text_search::CONFIGURATIONS,
 ];
 
 /// What a second connection runs in [`inspect_parallel`]: about half the server's work.
@@ -267,6 +272,9 @@ fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
     types.extend(ranges::read(next())?);
     functions.extend(aggregates::read(next())?);
     let event_triggers = event_triggers::read(next())?;
+    let statistics = statistics::read(next())?;
+    let text_search_dictionaries = text_search::read_dictionaries(next())?;
+    let text_search_configurations = text_search::read_configurations(next())?;
 
     // Columns come for tables and views alike; each row parses into the shape of its owner.
     for (oid, json) in &columns {
@@ -442,6 +450,9 @@ fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
         publications,
         event_triggers,
         default_privileges,
+        statistics,
+        text_search_dictionaries,
+        text_search_configurations,
         renames: Vec::new(),
     })
 }
