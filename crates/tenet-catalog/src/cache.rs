@@ -24,6 +24,9 @@ pub struct Entry {
     pub catalog: Catalog,
 }
 
+/// How many entries a project's cache keeps (those written or read last).
+pub const KEEP: usize = 32;
+
 /// The cache of one project.
 pub struct Cache {
     dir: PathBuf,
@@ -79,6 +82,10 @@ impl Cache {
         match serde_json::from_str(&text) {
             Ok(entry) => {
                 tracing::debug!("schema cache: hit {key}");
+                // Used now: the last to be pruned.
+                if let Ok(file) = std::fs::File::options().append(true).open(&path) {
+                    let _ = file.set_modified(std::time::SystemTime::now());
+                }
                 Some(entry)
             }
             Err(e) => {
@@ -110,10 +117,29 @@ impl Cache {
         let json = serde_json::to_vec(entry)?;
         let mut temporary = tempfile::NamedTempFile::new_in(&self.dir)?;
         std::io::Write::write_all(&mut temporary, &json)?;
-        temporary
-            .persist(self.path(key))
-            .map_err(|e| e.error)
-            .map(|_| ())
+        temporary.persist(self.path(key)).map_err(|e| e.error)?;
+        self.prune();
+        Ok(())
+    }
+
+    /// Keep the [`KEEP`] entries used last: every edit of a schema file makes a new one, and the
+    /// old ones would otherwise pile up for ever.
+    fn prune(&self) {
+        let Ok(dir) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut entries: Vec<(std::time::SystemTime, PathBuf)> = dir
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+            .collect();
+        if entries.len() <= KEEP {
+            return;
+        }
+        entries.sort();
+        for (_, path) in &entries[..entries.len() - KEEP] {
+            let _ = std::fs::remove_file(path);
+        }
     }
 
     fn path(&self, key: &str) -> PathBuf {
@@ -179,4 +205,43 @@ where
     let entry = load()?;
     cache.put(&key, &entry);
     Ok(entry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_entries_used_last_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(dir.path());
+        let entry = Entry {
+            user: "postgres".into(),
+            catalog: Catalog::default(),
+        };
+        let pause = || std::thread::sleep(std::time::Duration::from_millis(20));
+        for i in 0..KEEP {
+            cache.put(&format!("key{i:03}"), &entry);
+        }
+        pause();
+        // Read after the others were written: among the last used.
+        assert!(cache.get("key001").is_some());
+        pause();
+        for i in KEEP..KEEP + 8 {
+            cache.put(&format!("key{i:03}"), &entry);
+        }
+        let json = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                let path = e.as_ref().unwrap().path();
+                path.extension().is_some_and(|x| x == "json")
+            })
+            .count();
+        assert_eq!(json, KEEP);
+        // The newest and the one read stayed, the oldest went; .gitignore is no entry.
+        assert!(cache.get(&format!("key{:03}", KEEP + 7)).is_some());
+        assert!(cache.get("key001").is_some());
+        assert!(cache.get("key000").is_none());
+        assert!(dir.path().join(".gitignore").exists());
+    }
 }
