@@ -146,9 +146,11 @@ impl Sandbox {
         drop(setup);
         let db = ScratchDb::create_named(server, &format!("tenet_scratch_{suffix}"), Some(&role))?;
         let mut admin = db.connect()?;
-        // A scratch database: nothing to lose in a crash.
+        // A scratch database: nothing to lose in a crash. Statements the gate vetted run here
+        // parsed as the gate parsed them (pg_query reads strings as standard-conforming), on
+        // any server's configuration.
         admin
-            .batch_execute("SET synchronous_commit = off")
+            .batch_execute("SET synchronous_commit = off; SET standard_conforming_strings = on")
             .map_err(pg)?;
         let mut config = db.config().clone();
         config.user(&role).password(password.as_bytes());
