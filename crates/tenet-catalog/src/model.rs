@@ -58,7 +58,8 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Whether a table, sequence, view, function or type lives in `schema`.
+    /// Whether a table, sequence, view, function, type, operator or operator class or family
+    /// lives in `schema`.
     pub fn holds_objects(&self, schema: &str) -> bool {
         self.tables.iter().any(|t| t.schema == schema)
             || self.sequences.iter().any(|s| s.schema == schema)
@@ -66,6 +67,8 @@ impl Catalog {
             || self.functions.iter().any(|f| f.schema == schema)
             || self.types.iter().any(|t| t.schema == schema)
             || self.operators.iter().any(|o| o.schema == schema)
+            || self.operator_families.iter().any(|f| f.schema == schema)
+            || self.operator_classes.iter().any(|c| c.schema == schema)
     }
 }
 

@@ -676,3 +676,18 @@ fn operator_classes_are_in_the_catalog() {
         assert!(reverse.depends_on.contains(&key.to_string()), "{key}");
     }
 }
+
+#[test]
+fn operators_and_casts_load_unprivileged_but_operator_classes_do_not() {
+    let (_db, trusted) = load(&[schema_file("operators.sql")]).unwrap();
+    let mut sandbox = tenet_testkit::sandbox();
+    let sandboxed = source::load(&mut sandbox, &[schema_file("operators.sql")]).unwrap();
+    assert_eq!(sandboxed.operators.len(), trusted.operators.len());
+    assert_eq!(sandboxed.casts.len(), trusted.casts.len());
+    let mut sandbox = tenet_testkit::sandbox();
+    let refused = source::load(&mut sandbox, &[schema_file("operator_classes.sql")]).unwrap_err();
+    assert!(
+        refused.to_string().contains("must be superuser"),
+        "{refused}"
+    );
+}
