@@ -675,6 +675,10 @@ fn operator_classes_are_in_the_catalog() {
     ] {
         assert!(reverse.depends_on.contains(&key.to_string()), "{key}");
     }
+    let range = c.types.iter().find(|t| t.name == "size_range").unwrap();
+    assert!(range
+        .depends_on
+        .contains(&"operator class ord.size_reverse USING btree".to_string()));
 }
 
 #[test]

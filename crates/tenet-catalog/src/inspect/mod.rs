@@ -352,6 +352,9 @@ fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
     for (oid, c) in &casts {
         keys.insert(('k', *oid), ObjectKey::cast(c));
     }
+    for (oid, row) in &classes {
+        keys.insert(('c', *oid), row.key());
+    }
     let (operator_families, operator_classes) =
         operator_classes::assemble(families, classes, &keys);
     let mut depends: HashMap<(char, u32), BTreeSet<String>> = HashMap::new();

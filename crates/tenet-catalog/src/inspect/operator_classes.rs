@@ -96,8 +96,15 @@ pub fn read_families(rows: Rows) -> Result<Vec<FamilyRow>, Error> {
     Ok(parse_all(rows)?.into_iter().map(|(_, f)| f).collect())
 }
 
-pub fn read_classes(rows: Rows) -> Result<Vec<ClassRow>, Error> {
-    Ok(parse_all(rows)?.into_iter().map(|(_, c)| c).collect())
+pub fn read_classes(rows: Rows) -> Result<Vec<(u32, ClassRow)>, Error> {
+    parse_all(rows)
+}
+
+impl ClassRow {
+    /// The class's key in `depends_on`.
+    pub fn key(&self) -> String {
+        crate::model::ObjectKey::operator_class(&self.class)
+    }
 }
 
 /// `(kind, oid)` of a `<kind>:<oid>` reference.
@@ -110,7 +117,7 @@ fn reference(r: &str) -> Option<(char, u32)> {
 /// `keys`; a class also on its family), sorted.
 pub fn assemble(
     families: Vec<FamilyRow>,
-    classes: Vec<ClassRow>,
+    classes: Vec<(u32, ClassRow)>,
     keys: &HashMap<(char, u32), String>,
 ) -> (Vec<OperatorFamily>, Vec<OperatorClass>) {
     let resolve = |refs: &[String]| -> Vec<String> {
@@ -141,7 +148,7 @@ pub fn assemble(
         .collect();
     let mut classes: Vec<OperatorClass> = classes
         .into_iter()
-        .map(|row| {
+        .map(|(_, row)| {
             let mut refs = row.refs;
             refs.push(format!("t:{}", row.type_oid));
             let mut depends_on = resolve(&refs);

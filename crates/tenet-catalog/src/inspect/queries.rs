@@ -482,7 +482,7 @@ pub const ROLES: &str = concat!(
 /// object that renders it: a column default or check constraint to its table, a view's rewrite
 /// rule to the view, a row type to its table, an array type to its element type. Returns
 /// `(oid, '<kind>:<referenced kind>:<referenced oid>')` with kind `r` relation, `t` type,
-/// `f` function, `o` operator, `k` cast. Each side of `keys` is restricted to the inspected schema when
+/// `f` function, `o` operator, `k` cast, `c` operator class. Each side of `keys` is restricted to the inspected schema when
 /// `tenet.inspect_schema` is set (an edge leaving the schema is dropped by assembly anyway),
 /// so the join stays the size of the schema.
 macro_rules! dependencies_query {
@@ -513,6 +513,10 @@ with keys(classid, objid, kind, oid) as (
   union all
     select 'pg_operator'::regclass::oid, o.oid, 'o', o.oid from pg_operator o where o.oid >= 16384
        and ", $scope!("o.oprnamespace"), "
+  union all
+    -- A range type names its subtype's operator class.
+    select 'pg_opclass'::regclass::oid, c.oid, 'c', c.oid from pg_opclass c where c.oid >= 16384
+       and ", $scope!("c.opcnamespace"), "
   union all
     -- A cast belongs to no schema.
     select 'pg_cast'::regclass::oid, c.oid, 'k', c.oid from pg_cast c where c.oid >= 16384

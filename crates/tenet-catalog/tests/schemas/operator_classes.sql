@@ -1,6 +1,6 @@
 -- Operator families and classes (only a superuser may create them): a btree class in a named
 -- family, a default hash class in the family PostgreSQL makes of its name, a family with a
--- member no class holds, and an index using a class.
+-- member no class holds, and an index and a range type using a class.
 create schema ord;
 create type ord.size as enum ('s', 'm', 'l');
 create function ord.size_reverse_cmp(a ord.size, b ord.size) returns integer language sql
@@ -31,3 +31,4 @@ comment on operator family ord.loose using hash is 'members only';
 
 create table ord.shirts (id int, size ord.size);
 create index shirts_by_size on ord.shirts (size ord.size_reverse);
+create type ord.size_range as range (subtype = ord.size, subtype_opclass = ord.size_reverse);
