@@ -5,11 +5,12 @@ use std::collections::BTreeSet;
 
 use crate::model::Catalog;
 
-/// Remove every table, view, sequence, function, type, extended statistics and text search
-/// object whose `(schema, name)` is excluded (sequences owned by an excluded table, and its
-/// statistics, go with it); then every schema `schema_excluded` says, and every schema left
-/// empty by the removal (`audit.*` leaves out `audit` too, else a plan would drop a schema
-/// that still holds the tables it does not see).
+/// Remove every table, view, sequence, function, type, extended statistics, text search
+/// object, operator and operator class or family whose `(schema, name)` is excluded
+/// (sequences owned by an excluded table, and its statistics, go with it); then every
+/// schema `schema_excluded` says, and every schema left empty by the removal (`audit.*`
+/// leaves out `audit` too, else a plan would drop a schema that still holds the tables it
+/// does not see).
 pub fn exclude(
     catalog: &mut Catalog,
     excluded: impl Fn(&str, &str) -> bool,
@@ -27,6 +28,13 @@ pub fn exclude(
     catalog.views.retain(|v| keep(&v.schema, &v.name));
     catalog.functions.retain(|f| keep(&f.schema, &f.name));
     catalog.types.retain(|t| keep(&t.schema, &t.name));
+    catalog.operators.retain(|o| keep(&o.schema, &o.name));
+    catalog
+        .operator_families
+        .retain(|f| keep(&f.schema, &f.name));
+    catalog
+        .operator_classes
+        .retain(|c| keep(&c.schema, &c.name));
     catalog.sequences.retain(|s| {
         let owner = s.owned_by.as_ref();
         keep(&s.schema, &s.name) && owner.is_none_or(|o| !excluded(&o.table.schema, &o.table.name))

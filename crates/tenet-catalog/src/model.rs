@@ -47,6 +47,18 @@ pub struct Catalog {
     /// Text search configurations, by schema and name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub text_search_configurations: Vec<TextSearchConfiguration>,
+    /// User-defined operators, by schema, name and operand types.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operators: Vec<Operator>,
+    /// User-defined casts, by source and target type.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub casts: Vec<Cast>,
+    /// Operator families, by schema, name and index method.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operator_families: Vec<OperatorFamily>,
+    /// Operator classes, by schema, name and index method.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operator_classes: Vec<OperatorClass>,
     /// Renames declared in desired-state SQL (`-- tenet:renamed-from old_name`), read from the
     /// source files rather than the database (see [`crate::hints`]): the plan renames these
     /// instead of dropping and creating them.
@@ -55,8 +67,8 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Whether a table, sequence, view, function, type, extended statistics or text search
-    /// object lives in `schema`.
+    /// Whether a table, sequence, view, function, type, extended statistics, text search
+    /// object, operator or operator class or family lives in `schema`.
     pub fn holds_objects(&self, schema: &str) -> bool {
         self.tables.iter().any(|t| t.schema == schema)
             || self.sequences.iter().any(|s| s.schema == schema)
@@ -72,6 +84,9 @@ impl Catalog {
                 .text_search_configurations
                 .iter()
                 .any(|c| c.schema == schema)
+            || self.operators.iter().any(|o| o.schema == schema)
+            || self.operator_families.iter().any(|f| f.schema == schema)
+            || self.operator_classes.iter().any(|c| c.schema == schema)
     }
 }
 
@@ -636,6 +651,144 @@ pub struct EventTrigger {
     pub comment: Option<String>,
 }
 
+/// `CREATE OPERATOR`. Shell operators (made by a `COMMUTATOR` or `NEGATOR` that names an
+/// operator not defined yet) are not listed: the operator naming them makes them again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operator {
+    pub schema: String,
+    /// The operator's symbol, e.g. `===` (never quoted in SQL).
+    pub name: String,
+    /// The left operand's type; none for a prefix operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left: Option<String>,
+    pub right: String,
+    pub owner: String,
+    /// The function's name, qualified where needed (its arguments are the operand types).
+    pub function: String,
+    /// `OPERATOR(schema.name)`: its operands are this operator's, swapped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commutator: Option<String>,
+    /// `OPERATOR(schema.name)`: its operands are this operator's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negator: Option<String>,
+    /// Selectivity estimators (`eqsel`, `eqjoinsel`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restrict: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub hashes: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub merges: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+}
+
+impl Operator {
+    /// `public.===`: the operator's name in SQL.
+    pub fn qualified_name(&self) -> String {
+        format!("{}.{}", crate::quote::ident(&self.schema), self.name)
+    }
+
+    /// `public.=== (integer, integer)`: what `DROP`, `COMMENT ON` and `ALTER OPERATOR` name it
+    /// by (`NONE` on the left of a prefix operator).
+    pub fn signature(&self) -> String {
+        let left = self.left.as_deref().unwrap_or("NONE");
+        format!("{} ({left}, {})", self.qualified_name(), self.right)
+    }
+}
+
+/// `CREATE CAST`: a conversion between two types that PostgreSQL does not have built in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cast {
+    pub source: String,
+    pub target: String,
+    /// `function` (`WITH FUNCTION`), `inout` (`WITH INOUT`) or `binary` (`WITHOUT FUNCTION`).
+    pub method: String,
+    /// The function's signature, e.g. `public.mood_text(public.mood)`, for method `function`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    /// `explicit`, `assignment` or `implicit`.
+    pub context: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+}
+
+impl Cast {
+    /// `(public.mood AS text)`: what `DROP CAST` and `COMMENT ON CAST` name it by.
+    pub fn signature(&self) -> String {
+        format!("({} AS {})", self.source, self.target)
+    }
+}
+
+/// `CREATE OPERATOR FAMILY`, with the members no class of it holds (`ALTER OPERATOR FAMILY
+/// ... ADD`). Only a superuser may create one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorFamily {
+    pub schema: String,
+    pub name: String,
+    /// The index method, e.g. `btree`.
+    pub method: String,
+    pub owner: String,
+    /// `OPERATOR 1 public.<(integer,bigint)` and `FUNCTION 1 (integer, bigint)
+    /// public.cmp(integer,bigint)` items, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+}
+
+impl OperatorFamily {
+    /// `public.fam USING btree`: what `ALTER` and `COMMENT ON OPERATOR FAMILY` name it by.
+    pub fn signature(&self) -> String {
+        let name = QualifiedName::new(&self.schema, &self.name);
+        format!("{name} USING {}", crate::quote::ident(&self.method))
+    }
+}
+
+/// `CREATE OPERATOR CLASS`: how an index method handles a type. Only a superuser may create
+/// one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorClass {
+    pub schema: String,
+    pub name: String,
+    /// The index method, e.g. `btree`.
+    pub method: String,
+    #[serde(rename = "type")]
+    pub data_type: String,
+    /// Its family's qualified name (PostgreSQL makes one of the class's name when none is
+    /// named).
+    pub family: String,
+    /// The default class of its type for its method.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub default: bool,
+    /// `STORAGE`, when it differs from the type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
+    pub owner: String,
+    /// `OPERATOR ...` and `FUNCTION ...` items as for [`OperatorFamily::members`], sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+}
+
+impl OperatorClass {
+    /// `public.cls USING btree`: what `ALTER` and `COMMENT ON OPERATOR CLASS` name it by.
+    pub fn signature(&self) -> String {
+        let name = QualifiedName::new(&self.schema, &self.name);
+        format!("{name} USING {}", crate::quote::ident(&self.method))
+    }
+}
+
 /// `ALTER DEFAULT PRIVILEGES FOR ROLE role [IN SCHEMA schema] GRANT ... ON objects`: the
 /// privileges objects `role` creates from now on are given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -757,6 +910,18 @@ impl ObjectKey {
     }
     pub fn function(f: &Function) -> String {
         format!("function {}", f.signature())
+    }
+    pub fn operator(o: &Operator) -> String {
+        format!("operator {}", o.signature())
+    }
+    pub fn cast(c: &Cast) -> String {
+        format!("cast {}", c.signature())
+    }
+    pub fn operator_family(f: &OperatorFamily) -> String {
+        format!("operator family {}", f.signature())
+    }
+    pub fn operator_class(c: &OperatorClass) -> String {
+        format!("operator class {}", c.signature())
     }
 }
 

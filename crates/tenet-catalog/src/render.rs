@@ -13,6 +13,8 @@ use crate::quote::{ident, literal};
 
 mod default_privileges;
 mod event_triggers;
+mod operator_classes;
+mod operators;
 mod publications;
 mod ranges;
 mod rules;
@@ -20,6 +22,8 @@ mod statistics;
 mod text_search;
 pub use default_privileges::change_default_privileges;
 pub use event_triggers::event_trigger_sql;
+pub use operator_classes::{create_operator_class, create_operator_family};
+pub use operators::{create_cast, create_operator};
 pub use publications::{
     create_publication, publication_objects, publish_options, published_table, replica_identity,
 };
@@ -72,7 +76,7 @@ pub fn to_sql(catalog: &Catalog) -> String {
         .collect();
     section(
         &mut out,
-        "Types, sequences, tables, views and functions",
+        "Types, sequences, tables, views, functions, operators and casts",
         |out| {
             for object in creation_order(catalog) {
                 match object {
@@ -81,6 +85,14 @@ pub fn to_sql(catalog: &Catalog) -> String {
                     Object::Table(t) => create_table(out, t, &tables_by_name),
                     Object::View(v) => create_view(out, v),
                     Object::Function(f) => writeln!(out, "{};", f.definition.trim_end()).unwrap(),
+                    Object::Operator(o) => writeln!(out, "{}", create_operator(o)).unwrap(),
+                    Object::Cast(c) => writeln!(out, "{}", create_cast(c)).unwrap(),
+                    Object::OperatorFamily(f) => {
+                        writeln!(out, "{}", create_operator_family(f)).unwrap()
+                    }
+                    Object::OperatorClass(c) => {
+                        writeln!(out, "{}", create_operator_class(c)).unwrap()
+                    }
                 }
             }
         },
@@ -209,6 +221,10 @@ enum Object<'a> {
     Table(&'a Table),
     View(&'a View),
     Function(&'a Function),
+    Operator(&'a Operator),
+    Cast(&'a Cast),
+    OperatorFamily(&'a OperatorFamily),
+    OperatorClass(&'a OperatorClass),
 }
 
 impl Object<'_> {
@@ -222,6 +238,10 @@ impl Object<'_> {
             }
             Object::View(v) => ObjectKey::relation("view", &v.schema, &v.name),
             Object::Function(f) => ObjectKey::function(f),
+            Object::Operator(o) => ObjectKey::operator(o),
+            Object::Cast(c) => ObjectKey::cast(c),
+            Object::OperatorFamily(f) => ObjectKey::operator_family(f),
+            Object::OperatorClass(c) => ObjectKey::operator_class(c),
         }
     }
 
@@ -237,16 +257,25 @@ impl Object<'_> {
             }
             Object::View(v) => v.depends_on.clone(),
             Object::Function(f) => f.depends_on.clone(),
+            Object::Operator(o) => o.depends_on.clone(),
+            Object::Cast(c) => c.depends_on.clone(),
+            Object::OperatorFamily(f) => f.depends_on.clone(),
+            Object::OperatorClass(c) => c.depends_on.clone(),
         }
     }
 
-    /// Tie-break among objects whose dependencies are met: types, then sequences, functions,
-    /// tables and views, each by name, so the order is stable.
+    /// Tie-break among objects whose dependencies are met: types, then sequences, functions
+    /// (with operators, casts and operator classes), tables and views, each by name, so the
+    /// order is stable.
     fn rank(&self) -> u8 {
         match self {
             Object::Type(_) => 0,
             Object::Sequence(_) => 1,
-            Object::Function(_) => 2,
+            Object::Function(_)
+            | Object::Operator(_)
+            | Object::Cast(_)
+            | Object::OperatorFamily(_)
+            | Object::OperatorClass(_) => 2,
             Object::Table(_) => 3,
             Object::View(_) => 4,
         }
@@ -261,6 +290,10 @@ fn creation_order(catalog: &Catalog) -> Vec<Object<'_>> {
         .map(Object::Type)
         .chain(catalog.sequences.iter().map(Object::Sequence))
         .chain(catalog.functions.iter().map(Object::Function))
+        .chain(catalog.operators.iter().map(Object::Operator))
+        .chain(catalog.casts.iter().map(Object::Cast))
+        .chain(catalog.operator_families.iter().map(Object::OperatorFamily))
+        .chain(catalog.operator_classes.iter().map(Object::OperatorClass))
         .chain(catalog.tables.iter().map(Object::Table))
         .chain(catalog.views.iter().map(Object::View))
         .collect();
@@ -790,6 +823,8 @@ fn comments(out: &mut String, catalog: &Catalog) {
         let kind = f.kind.to_uppercase();
         comment(out, &format!("{kind} {}", f.signature()), &f.comment);
     }
+    operators::comments(out, catalog);
+    operator_classes::comments(out, catalog);
 }
 
 fn owners(out: &mut String, catalog: &Catalog) {
@@ -837,6 +872,8 @@ fn owners(out: &mut String, catalog: &Catalog) {
             &f.owner,
         );
     }
+    operators::owners(out, catalog);
+    operator_classes::owners(out, catalog);
 }
 
 /// Explicit privileges: revoke the defaults, then grant exactly what the catalog lists.

@@ -647,3 +647,166 @@ fn real_world_corpus_round_trips() {
     }
     assert!(passed > 0, "no corpus schema was tested");
 }
+
+#[test]
+fn operators_and_casts_round_trip() {
+    hand_written("operators.sql");
+}
+
+#[test]
+fn operators_and_casts_are_in_the_catalog() {
+    let (_db, c) = load(&[schema_file("operators.sql")]).unwrap();
+    let operators: Vec<String> = c
+        .operators
+        .iter()
+        .map(|o| {
+            format!(
+                "{} {} {:?} {:?} {:?} {} {}",
+                o.signature(),
+                o.function,
+                o.commutator,
+                o.negator,
+                (&o.restrict, &o.join),
+                o.hashes,
+                o.merges
+            )
+        })
+        .collect();
+    assert_eq!(
+        operators,
+        [
+            "geo.!== (geo.mood, geo.mood) geo.mood_ne None Some(\"OPERATOR(geo.===)\") \
+             (Some(\"neqsel\"), Some(\"neqjoinsel\")) false false",
+            "geo.=== (geo.mood, geo.mood) geo.mood_eq Some(\"OPERATOR(geo.===)\") \
+             Some(\"OPERATOR(geo.!==)\") (Some(\"eqsel\"), Some(\"eqjoinsel\")) true true",
+            "geo.~+~ (NONE, geo.mood) geo.cheer None None (None, None) false false",
+            "public.@~ (text, integer) public.text_has_int Some(\"OPERATOR(public.~@)\") None \
+             (None, None) false false",
+            "public.~@ (integer, text) public.int_in_text Some(\"OPERATOR(public.@~)\") None \
+             (None, None) false false",
+        ]
+    );
+    let eq = &c.operators[1];
+    assert_eq!(eq.comment.as_deref(), Some("same mood"));
+    assert!(eq
+        .depends_on
+        .contains(&"function geo.mood_eq(geo.mood, geo.mood)".to_string()));
+    assert!(eq.depends_on.contains(&"type geo.mood".to_string()));
+    let casts: Vec<String> = c
+        .casts
+        .iter()
+        .map(|k| {
+            format!(
+                "{} {} {:?} {}",
+                k.signature(),
+                k.method,
+                k.function,
+                k.context
+            )
+        })
+        .collect();
+    assert_eq!(
+        casts,
+        [
+            "(geo.mood AS integer) function Some(\"geo.mood_score(geo.mood)\") assignment",
+            "(integer AS geo.mood) inout None explicit",
+        ]
+    );
+    assert_eq!(c.casts[0].comment.as_deref(), Some("position in the enum"));
+    // What uses them is created after them.
+    let table = c.tables.iter().find(|t| t.name == "visits").unwrap();
+    assert!(table
+        .depends_on
+        .contains(&"operator geo.!== (geo.mood, geo.mood)".to_string()));
+    assert!(table
+        .depends_on
+        .contains(&"cast (geo.mood AS integer)".to_string()));
+    let view = c.views.iter().find(|v| v.name == "happy_visits").unwrap();
+    for key in [
+        "operator geo.=== (geo.mood, geo.mood)",
+        "operator geo.~+~ (NONE, geo.mood)",
+        "operator public.@~ (text, integer)",
+        "cast (geo.mood AS integer)",
+    ] {
+        assert!(view.depends_on.contains(&key.to_string()), "{key}");
+    }
+}
+
+#[test]
+fn operator_classes_round_trip() {
+    hand_written("operator_classes.sql");
+}
+
+#[test]
+fn operator_classes_are_in_the_catalog() {
+    let (_db, c) = load(&[schema_file("operator_classes.sql")]).unwrap();
+    let families: Vec<String> = c
+        .operator_families
+        .iter()
+        .map(|f| format!("{} {:?}", f.signature(), f.members))
+        .collect();
+    assert_eq!(
+        families,
+        [
+            "ord.loose USING hash [\"FUNCTION 1 (ord.size, ord.size) ord.size_hash(ord.size)\", \
+             \"OPERATOR 1 ord.===(ord.size,ord.size)\"]",
+            "ord.size_family USING btree []",
+            "ord.size_hash_ops USING hash []",
+        ]
+    );
+    let classes: Vec<String> = c
+        .operator_classes
+        .iter()
+        .map(|k| {
+            format!(
+                "{} {} {} {} {:?}",
+                k.signature(),
+                k.data_type,
+                k.family,
+                k.default,
+                k.members
+            )
+        })
+        .collect();
+    assert_eq!(
+        classes,
+        [
+            "ord.size_hash_ops USING hash ord.size ord.size_hash_ops true \
+             [\"FUNCTION 1 (ord.size, ord.size) ord.size_hash(ord.size)\", \
+             \"OPERATOR 1 ord.===(ord.size,ord.size)\"]",
+            "ord.size_reverse USING btree ord.size ord.size_family false \
+             [\"FUNCTION 1 (ord.size, ord.size) ord.size_reverse_cmp(ord.size,ord.size)\", \
+             \"OPERATOR 1 ord.<<<(ord.size,ord.size)\", \"OPERATOR 3 ord.===(ord.size,ord.size)\", \
+             \"OPERATOR 5 ord.>>>(ord.size,ord.size)\"]",
+        ]
+    );
+    let reverse = &c.operator_classes[1];
+    assert_eq!(reverse.comment.as_deref(), Some("largest first"));
+    for key in [
+        "function ord.size_reverse_cmp(a ord.size, b ord.size)",
+        "operator ord.<<< (ord.size, ord.size)",
+        "operator family ord.size_family USING btree",
+        "type ord.size",
+    ] {
+        assert!(reverse.depends_on.contains(&key.to_string()), "{key}");
+    }
+    let range = c.types.iter().find(|t| t.name == "size_range").unwrap();
+    assert!(range
+        .depends_on
+        .contains(&"operator class ord.size_reverse USING btree".to_string()));
+}
+
+#[test]
+fn operators_and_casts_load_unprivileged_but_operator_classes_do_not() {
+    let (_db, trusted) = load(&[schema_file("operators.sql")]).unwrap();
+    let mut sandbox = tenet_testkit::sandbox();
+    let sandboxed = source::load(&mut sandbox, &[schema_file("operators.sql")]).unwrap();
+    assert_eq!(sandboxed.operators.len(), trusted.operators.len());
+    assert_eq!(sandboxed.casts.len(), trusted.casts.len());
+    let mut sandbox = tenet_testkit::sandbox();
+    let refused = source::load(&mut sandbox, &[schema_file("operator_classes.sql")]).unwrap_err();
+    assert!(
+        refused.to_string().contains("must be superuser"),
+        "{refused}"
+    );
+}

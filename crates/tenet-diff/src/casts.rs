@@ -1,6 +1,8 @@
 //! Whether a column can change type through a cast. The diff has only catalogs, so it carries
 //! PostgreSQL's built-in casts (`casts.txt`, held to the server's `pg_cast` by a test); a type
-//! it does not know (an extension's, a domain, an enum) is left for PostgreSQL to judge.
+//! it does not know (an extension's, a domain, an enum) is left for PostgreSQL to judge. A
+//! user's `CREATE CAST` on either side counts too: the plan creates new ones before it
+//! changes columns and drops old ones after.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
@@ -107,6 +109,15 @@ pub fn describe_retypes(retypes: &[Retype]) -> String {
 
 /// Columns of tables on both sides whose type changes with no cast between the two types.
 pub fn uncastable(from: &Catalog, to: &Catalog) -> Vec<Retype> {
+    let user_casts: HashSet<(String, String)> = from
+        .casts
+        .iter()
+        .chain(&to.casts)
+        .map(|c| (without_modifiers(&c.source), without_modifiers(&c.target)))
+        .collect();
+    let castable = |from: &str, to: &str| {
+        castable(from, to) || user_casts.contains(&(without_modifiers(from), without_modifiers(to)))
+    };
     let mut out = Vec::new();
     let before: HashMap<(&str, &str), &Table> = from
         .tables

@@ -11,6 +11,7 @@ use crate::casts;
 use crate::default_privileges;
 use crate::event_triggers;
 use crate::names;
+use crate::operators;
 use crate::partitions;
 use crate::plan::{Hazard, Lock, Plan, Step};
 use crate::publications;
@@ -311,6 +312,7 @@ impl<'a> Differ<'a> {
                 Some(_) => {}
             }
         }
+        changed.extend(operators::changed(self.a.catalog, self.b.catalog));
         // Tables and types whose shape changes under their dependents.
         let mut shaken: BTreeSet<String> = BTreeSet::new();
         for (name, old) in &self.a.tables {
@@ -368,6 +370,11 @@ impl<'a> Differ<'a> {
                     add.push(key.clone());
                 }
             }
+            add.extend(
+                operators::depending_on(self.a.catalog, self.b.catalog, &changed, dirty)
+                    .into_iter()
+                    .filter(|k| !changed.contains(k)),
+            );
             for key in add {
                 grew |= changed.insert(key);
             }
@@ -417,6 +424,10 @@ impl<'a> Differ<'a> {
                 key.clone(),
                 format!("DROP {} {};", f.kind.to_uppercase(), f.signature()),
             ));
+        }
+        for (node, step) in operators::drops_of_recreated(self.a.catalog, &self.recreated) {
+            nodes.push(node);
+            drops.push(step);
         }
         // Triggers and policies that call a dropped function go first; they come back later.
         let recreated = table::Recreated::new(&self.a, &self.b, &self.recreated);
@@ -698,6 +709,8 @@ impl<'a> Differ<'a> {
             CreateTable(&'b Table),
             AlterTable(&'b Table, &'b Table),
             CreateView(&'b View),
+            /// An operator or cast.
+            Create(Step),
         }
         let mut work: Vec<Work> = Vec::new();
         let mut nodes: Vec<Node> = Vec::new();
@@ -724,6 +737,10 @@ impl<'a> Differ<'a> {
                 });
                 work.push(Work::Function(f));
             }
+        }
+        for (node, step) in operators::creates(self.a.catalog, self.b.catalog, &self.recreated) {
+            nodes.push(node);
+            work.push(Work::Create(step));
         }
         for (name, t) in &self.b.tables {
             let mut depends_on = table_dependencies(t);
@@ -756,7 +773,8 @@ impl<'a> Differ<'a> {
             }
         }
         for i in render::dependency_order(&nodes) {
-            match work[i] {
+            match &work[i] {
+                Work::Create(step) => self.steps.push(step.clone()),
                 Work::CreateType(t) => {
                     let mut sql = String::new();
                     render::create_type(&mut sql, t);
@@ -1063,6 +1081,11 @@ impl<'a> Differ<'a> {
                 drops.push(Step::new(type_key(t), format!("DROP {kind} {name};")));
             }
         }
+        for (node, step) in operators::drops_of_removed(self.a.catalog, b.catalog, &self.recreated)
+        {
+            nodes.push(node);
+            drops.push(step);
+        }
         for (node, step) in std::mem::take(&mut self.late_drops) {
             nodes.push(node);
             drops.push(step);
@@ -1212,6 +1235,12 @@ impl<'a> Differ<'a> {
                 meta(f).changes_from(old.map(|o| meta(o)), &target, &grant_target, usual_owner);
             out.extend(step(key.clone(), sql));
         }
+        out.extend(operators::comments_and_owners(
+            a,
+            b,
+            &self.recreated,
+            usual_owner,
+        ));
         self.steps.extend(out);
     }
 }

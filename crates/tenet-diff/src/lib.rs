@@ -30,6 +30,7 @@ mod default_privileges;
 mod diff;
 mod event_triggers;
 mod names;
+mod operators;
 mod partitions;
 mod plan;
 mod publications;

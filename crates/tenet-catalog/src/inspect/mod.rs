@@ -4,8 +4,11 @@ mod definitions;
 #[macro_use]
 mod queries;
 mod aggregates;
+mod casts;
 mod default_privileges;
 mod event_triggers;
+mod operator_classes;
+mod operators;
 mod publications;
 mod ranges;
 mod rules;
@@ -23,7 +26,7 @@ use crate::Error;
 type Rows = Vec<(u32, String)>;
 
 /// The bulk queries, in the order their rows are assembled.
-const QUERIES: [&str; 26] = [
+const QUERIES: [&str; 30] = [
     queries::SCHEMAS,
     queries::EXTENSIONS,
     queries::ROLES,
@@ -50,6 +53,10 @@ const QUERIES: [&str; 26] = [
     statistics::STATISTICS,
     text_search::DICTIONARIES,
     text_search::CONFIGURATIONS,
+    operators::OPERATORS,
+    casts::CASTS,
+    operator_classes::OPERATOR_FAMILIES,
+    operator_classes::OPERATOR_CLASSES,
 ];
 
 /// What a second connection runs in [`inspect_parallel`]: about half the server's work.
@@ -275,6 +282,10 @@ fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
     let statistics = statistics::read(next())?;
     let text_search_dictionaries = text_search::read_dictionaries(next())?;
     let text_search_configurations = text_search::read_configurations(next())?;
+    let operators = operators::read(next())?;
+    let casts = casts::read(next())?;
+    let families = operator_classes::read_families(next())?;
+    let classes = operator_classes::read_classes(next())?;
 
     // Columns come for tables and views alike; each row parses into the shape of its owner.
     for (oid, json) in &columns {
@@ -343,6 +354,17 @@ fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
     for (oid, f) in &functions {
         keys.insert(('f', *oid), ObjectKey::function(f));
     }
+    for (oid, o) in &operators {
+        keys.insert(('o', *oid), ObjectKey::operator(o));
+    }
+    for (oid, c) in &casts {
+        keys.insert(('k', *oid), ObjectKey::cast(c));
+    }
+    for (oid, row) in &classes {
+        keys.insert(('c', *oid), row.key());
+    }
+    let (operator_families, operator_classes) =
+        operator_classes::assemble(families, classes, &keys);
     let mut depends: HashMap<(char, u32), BTreeSet<String>> = HashMap::new();
     for (oid, edge) in &dependencies {
         // `<kind>:<referenced kind>:<referenced oid>`
@@ -391,6 +413,24 @@ fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
             f
         })
         .collect();
+
+    let mut operators: Vec<Operator> = operators
+        .into_iter()
+        .map(|(oid, mut o)| {
+            o.depends_on = depends_of(('o', oid));
+            o
+        })
+        .collect();
+    let mut casts: Vec<Cast> = casts
+        .into_iter()
+        .map(|(oid, mut c)| {
+            c.depends_on = depends_of(('k', oid));
+            c
+        })
+        .collect();
+    operators::sort(&mut operators);
+    casts::sort(&mut casts);
+    casts::order_before_users(&casts, &mut tables, &mut views);
 
     let mut schemas: Vec<Schema> = drop_oids(schemas);
     let mut extensions: Vec<Extension> = drop_oids(extensions);
@@ -453,6 +493,10 @@ fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
         statistics,
         text_search_dictionaries,
         text_search_configurations,
+        operators,
+        casts,
+        operator_families,
+        operator_classes,
         renames: Vec::new(),
     })
 }

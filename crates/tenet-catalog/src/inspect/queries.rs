@@ -452,6 +452,12 @@ pub const ROLES: &str = concat!(
     user_schema!(),
     " union select t.typowner from pg_type t join pg_namespace n on n.oid = t.typnamespace where ",
     user_schema!(),
+    " union select o.oprowner from pg_operator o join pg_namespace n on n.oid = o.oprnamespace where ",
+    user_schema!(),
+    " union select f.opfowner from pg_opfamily f join pg_namespace n on n.oid = f.opfnamespace where ",
+    user_schema!(),
+    " union select c.opcowner from pg_opclass c join pg_namespace n on n.oid = c.opcnamespace where ",
+    user_schema!(),
     " union select unnest(p.polroles) from pg_policy p",
     " union select p.pubowner from pg_publication p",
     " union select d.defaclrole from pg_default_acl d",
@@ -476,7 +482,7 @@ pub const ROLES: &str = concat!(
 /// object that renders it: a column default or check constraint to its table, a view's rewrite
 /// rule to the view, a row type to its table, an array type to its element type. Returns
 /// `(oid, '<kind>:<referenced kind>:<referenced oid>')` with kind `r` relation, `t` type,
-/// `f` function. Each side of `keys` is restricted to the inspected schema when
+/// `f` function, `o` operator, `k` cast, `c` operator class. Each side of `keys` is restricted to the inspected schema when
 /// `tenet.inspect_schema` is set (an edge leaving the schema is dropped by assembly anyway),
 /// so the join stays the size of the schema.
 macro_rules! dependencies_query {
@@ -504,6 +510,16 @@ with keys(classid, objid, kind, oid) as (
   union all
     select 'pg_proc'::regclass::oid, p.oid, 'f', p.oid from pg_proc p where p.oid >= 16384
        and ", $scope!("p.pronamespace"), "
+  union all
+    select 'pg_operator'::regclass::oid, o.oid, 'o', o.oid from pg_operator o where o.oid >= 16384
+       and ", $scope!("o.oprnamespace"), "
+  union all
+    -- A range type names its subtype's operator class.
+    select 'pg_opclass'::regclass::oid, c.oid, 'c', c.oid from pg_opclass c where c.oid >= 16384
+       and ", $scope!("c.opcnamespace"), "
+  union all
+    -- A cast belongs to no schema.
+    select 'pg_cast'::regclass::oid, c.oid, 'k', c.oid from pg_cast c where c.oid >= 16384
   union all
     select 'pg_attrdef'::regclass::oid, d.oid, 'r', d.adrelid from pg_attrdef d where d.oid >= 16384
        and ", $scope!("(select relnamespace from pg_class where oid = d.adrelid)"), "
