@@ -13,11 +13,16 @@ use crate::quote::{ident, literal};
 
 mod default_privileges;
 mod event_triggers;
+mod foreign_data;
 mod publications;
 mod ranges;
 mod rules;
 pub use default_privileges::change_default_privileges;
 pub use event_triggers::event_trigger_sql;
+pub use foreign_data::{
+    create_foreign_table, create_server, create_user_mapping, foreign_column_sql, options_list,
+    server_grant_target, server_target, split_option, user_mapping_name,
+};
 pub use publications::{
     create_publication, publication_objects, publish_options, published_table, replica_identity,
 };
@@ -48,6 +53,10 @@ pub fn to_sql(catalog: &Catalog) -> String {
             .unwrap();
         }
     });
+    // After the extensions that bring their wrappers.
+    section(&mut out, "Foreign servers and user mappings", |out| {
+        foreign_data::servers_and_user_mappings(out, catalog)
+    });
     section(&mut out, "Collations", |out| {
         for c in &catalog.collations {
             writeln!(out, "{};", create_collation(c)).unwrap();
@@ -75,6 +84,10 @@ pub fn to_sql(catalog: &Catalog) -> String {
         },
     );
 
+    // After the types and functions their columns may use.
+    section(&mut out, "Foreign tables", |out| {
+        foreign_data::foreign_tables(out, catalog)
+    });
     section(&mut out, "Sequence ownership", |out| {
         for s in &catalog.sequences {
             if let Some(owner) = &s.owned_by {

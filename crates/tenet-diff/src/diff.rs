@@ -10,6 +10,7 @@ use crate::canon;
 use crate::casts;
 use crate::default_privileges;
 use crate::event_triggers;
+use crate::foreign_data;
 use crate::names;
 use crate::partitions;
 use crate::plan::{Hazard, Lock, Plan, Step};
@@ -202,6 +203,9 @@ impl<'a> Differ<'a> {
         // Event triggers go first: they would fire on the plan's own DDL.
         self.steps
             .extend(event_triggers::early_steps(self.a.catalog, self.b.catalog));
+        // Foreign tables, mappings and servers that go let go of types, functions and wrappers.
+        self.steps
+            .extend(foreign_data::early_steps(self.a.catalog, self.b.catalog));
         self.find_recreated();
         // Rules and view triggers let go of what changes under them (functions and views
         // dropped below, columns changed later) first.
@@ -235,6 +239,11 @@ impl<'a> Differ<'a> {
         self.steps.append(&mut self.sequences_after_drops);
         self.create_and_alter();
         self.add_table_parts();
+        self.steps.extend(foreign_data::late_steps(
+            self.a.catalog,
+            self.b.catalog,
+            usual_owner(self.a.catalog).as_deref(),
+        ));
         self.steps.extend(rule_steps.1);
         self.steps
             .extend(publications::replica_identity_steps(&self.a, &self.b));
@@ -1204,14 +1213,18 @@ fn step(object: String, sql: String) -> Option<Step> {
 }
 
 /// The comment, owner and privileges of an object.
-struct Meta<'m> {
+pub(crate) struct Meta<'m> {
     comment: &'m Option<String>,
     owner: &'m str,
     grants: &'m Option<Vec<Grant>>,
 }
 
 impl<'m> Meta<'m> {
-    fn new(comment: &'m Option<String>, owner: &'m str, grants: &'m Option<Vec<Grant>>) -> Self {
+    pub(crate) fn new(
+        comment: &'m Option<String>,
+        owner: &'m str,
+        grants: &'m Option<Vec<Grant>>,
+    ) -> Self {
         Meta {
             comment,
             owner,
@@ -1221,7 +1234,7 @@ impl<'m> Meta<'m> {
 
     /// SQL that brings `old` (None for an object created by the plan) to `self`. A new object
     /// gets an owner only when it is not the usual one: it belongs to whoever runs the plan.
-    fn changes_from(
+    pub(crate) fn changes_from(
         &self,
         old: Option<Meta>,
         target: &str,

@@ -13,9 +13,9 @@
 //!    whose names something new takes,
 //! 5. create and alter types, functions, tables and views, each after what it needs,
 //! 6. add partitions' own indexes, then constraints, indexes, foreign keys, triggers and
-//!    policies (online forms on existing tables); rules and view triggers; replica
-//!    identities; create and alter
-//!    publications; default privileges,
+//!    policies (online forms on existing tables); create and alter foreign servers, user
+//!    mappings and foreign tables (those that go are dropped first of all); rules and view
+//!    triggers; replica identities; create and alter publications; default privileges,
 //! 7. drop what is gone (tables, sequences, functions, types, ..., schemas last),
 //! 8. comments, owners and privileges; event triggers (dropped first of all, created last:
 //!    they would fire on the plan's own DDL).
@@ -28,6 +28,7 @@ mod casts;
 mod default_privileges;
 mod diff;
 mod event_triggers;
+mod foreign_data;
 mod names;
 mod partitions;
 mod plan;

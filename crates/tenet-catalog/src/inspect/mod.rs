@@ -6,6 +6,7 @@ mod queries;
 mod aggregates;
 mod default_privileges;
 mod event_triggers;
+mod foreign_data;
 mod publications;
 mod ranges;
 mod rules;
@@ -21,7 +22,7 @@ use crate::Error;
 type Rows = Vec<(u32, String)>;
 
 /// The bulk queries, in the order their rows are assembled.
-const QUERIES: [&str; 23] = [
+const QUERIES: [&str; 26] = [
     queries::SCHEMAS,
     queries::EXTENSIONS,
     queries::ROLES,
@@ -45,6 +46,9 @@ const QUERIES: [&str; 23] = [
     ranges::RANGES,
     aggregates::AGGREGATES,
     event_triggers::EVENT_TRIGGERS,
+    foreign_data::FOREIGN_SERVERS,
+    foreign_data::USER_MAPPINGS,
+    foreign_data::FOREIGN_TABLES,
 ];
 
 /// What a second connection runs in [`inspect_parallel`]: about half the server's work.
@@ -267,6 +271,9 @@ fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
     types.extend(ranges::read(next())?);
     functions.extend(aggregates::read(next())?);
     let event_triggers = event_triggers::read(next())?;
+    let foreign_servers = foreign_data::read_servers(next())?;
+    let user_mappings = foreign_data::read_user_mappings(next())?;
+    let foreign_tables = foreign_data::read_foreign_tables(next())?;
 
     // Columns come for tables and views alike; each row parses into the shape of its owner.
     for (oid, json) in &columns {
@@ -442,6 +449,9 @@ fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
         publications,
         event_triggers,
         default_privileges,
+        foreign_servers,
+        user_mappings,
+        foreign_tables,
         renames: Vec::new(),
     })
 }

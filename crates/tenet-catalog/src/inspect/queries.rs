@@ -456,6 +456,10 @@ pub const ROLES: &str = concat!(
     " union select p.pubowner from pg_publication p",
     " union select d.defaclrole from pg_default_acl d",
     " union select e.evtowner from pg_event_trigger e",
+    // Servers' owners and grantees, and mapped roles (never a mapping's options).
+    " union select s.srvowner from pg_foreign_server s",
+    " union select (aclexplode(s.srvacl)).grantee from pg_foreign_server s where s.srvacl is not null",
+    " union select m.umuser from pg_user_mappings m",
     " union select (aclexplode(d.defaclacl)).grantee from pg_default_acl d",
     " union select (aclexplode(c.relacl)).grantee from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relacl is not null and ",
     user_schema!(),
