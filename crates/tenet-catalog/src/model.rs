@@ -724,6 +724,9 @@ pub struct ForeignTable {
     pub comment: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grants: Option<Vec<Grant>>,
+    /// Types and functions its columns use (see [`ObjectKey`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
 }
 
 impl ForeignTable {
@@ -757,7 +760,7 @@ pub struct ForeignColumn {
 
 /// Stable keys for top-level objects, used in `depends_on`: `table public.tasks`,
 /// `view public.open_tasks`, `function public.f(integer)`, `type public.status`,
-/// `sequence public.seq`.
+/// `sequence public.seq`, `foreign table public.remote`.
 pub struct ObjectKey;
 
 impl ObjectKey {

@@ -78,16 +78,20 @@ pub fn to_sql(catalog: &Catalog) -> String {
                     Object::Sequence(s) => create_sequence(out, s),
                     Object::Table(t) => create_table(out, t, &tables_by_name),
                     Object::View(v) => create_view(out, v),
+                    Object::ForeignTable(t) => {
+                        writeln!(out, "{}", create_foreign_table(t)).unwrap()
+                    }
                     Object::Function(f) => writeln!(out, "{};", f.definition.trim_end()).unwrap(),
                 }
             }
         },
     );
 
-    // After the types and functions their columns may use.
-    section(&mut out, "Foreign tables", |out| {
-        foreign_data::foreign_tables(out, catalog)
-    });
+    section(
+        &mut out,
+        "Foreign tables' comments, owners and privileges",
+        |out| foreign_data::foreign_table_details(out, catalog),
+    );
     section(&mut out, "Sequence ownership", |out| {
         for s in &catalog.sequences {
             if let Some(owner) = &s.owned_by {
@@ -208,6 +212,7 @@ enum Object<'a> {
     Table(&'a Table),
     View(&'a View),
     Function(&'a Function),
+    ForeignTable(&'a ForeignTable),
 }
 
 impl Object<'_> {
@@ -221,6 +226,7 @@ impl Object<'_> {
             }
             Object::View(v) => ObjectKey::relation("view", &v.schema, &v.name),
             Object::Function(f) => ObjectKey::function(f),
+            Object::ForeignTable(t) => ObjectKey::relation("foreign table", &t.schema, &t.name),
         }
     }
 
@@ -236,6 +242,7 @@ impl Object<'_> {
             }
             Object::View(v) => v.depends_on.clone(),
             Object::Function(f) => f.depends_on.clone(),
+            Object::ForeignTable(t) => t.depends_on.clone(),
         }
     }
 
@@ -246,7 +253,7 @@ impl Object<'_> {
             Object::Type(_) => 0,
             Object::Sequence(_) => 1,
             Object::Function(_) => 2,
-            Object::Table(_) => 3,
+            Object::Table(_) | Object::ForeignTable(_) => 3,
             Object::View(_) => 4,
         }
     }
@@ -262,6 +269,7 @@ fn creation_order(catalog: &Catalog) -> Vec<Object<'_>> {
         .chain(catalog.functions.iter().map(Object::Function))
         .chain(catalog.tables.iter().map(Object::Table))
         .chain(catalog.views.iter().map(Object::View))
+        .chain(catalog.foreign_tables.iter().map(Object::ForeignTable))
         .collect();
     let nodes: Vec<Node> = objects
         .iter()

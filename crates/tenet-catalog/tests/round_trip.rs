@@ -389,6 +389,16 @@ fn foreign_data_is_in_the_catalog() {
     );
     assert_eq!(orders.columns[2].default.as_deref(), Some("0"));
     assert!(c.roles.iter().any(|r| r.name == "tenet_rt_fdw_reader"));
+    assert_eq!(c.foreign_tables[2].depends_on, ["type remote.amount"]);
+    let view = &c.views[0];
+    assert_eq!(
+        view.depends_on,
+        [
+            "foreign table remote.orders",
+            "foreign table remote.refunds",
+            "type remote.amount"
+        ]
+    );
 }
 
 /// Schema files run as an unprivileged role: it may create servers of an extension's wrapper,

@@ -203,9 +203,6 @@ impl<'a> Differ<'a> {
         // Event triggers go first: they would fire on the plan's own DDL.
         self.steps
             .extend(event_triggers::early_steps(self.a.catalog, self.b.catalog));
-        // Foreign tables, mappings and servers that go let go of types, functions and wrappers.
-        self.steps
-            .extend(foreign_data::early_steps(self.a.catalog, self.b.catalog));
         self.find_recreated();
         // Rules and view triggers let go of what changes under them (functions and views
         // dropped below, columns changed later) first.
@@ -215,10 +212,18 @@ impl<'a> Differ<'a> {
         };
         self.steps.extend(rule_steps.0);
         self.drop_recreated();
+        // Once the views on them are gone: foreign tables, mappings and servers that go.
+        self.steps
+            .extend(foreign_data::early_steps(self.a.catalog, self.b.catalog));
         // Publications let go of what changes under them before anything changes.
         self.steps
             .extend(publications::early_steps(&self.a, &self.b));
         self.create_containers();
+        self.steps.extend(foreign_data::server_steps(
+            self.a.catalog,
+            self.b.catalog,
+            usual_owner(self.a.catalog).as_deref(),
+        ));
         self.change_types_and_sequences();
         self.detach_sequences();
         let (mut fk_drops, mut other_drops) = (Vec::new(), Vec::new());
@@ -239,11 +244,6 @@ impl<'a> Differ<'a> {
         self.steps.append(&mut self.sequences_after_drops);
         self.create_and_alter();
         self.add_table_parts();
-        self.steps.extend(foreign_data::late_steps(
-            self.a.catalog,
-            self.b.catalog,
-            usual_owner(self.a.catalog).as_deref(),
-        ));
         self.steps.extend(rule_steps.1);
         self.steps
             .extend(publications::replica_identity_steps(&self.a, &self.b));
@@ -313,6 +313,7 @@ impl<'a> Differ<'a> {
                 }
             }
         }
+        shaken.extend(foreign_data::shaken(self.a.catalog, self.b.catalog));
         for (name, old) in &self.a.types {
             match self.b.types.get(name) {
                 Some(new) if new.kind == old.kind => {}
@@ -690,6 +691,7 @@ impl<'a> Differ<'a> {
             CreateTable(&'b Table),
             AlterTable(&'b Table, &'b Table),
             CreateView(&'b View),
+            ForeignTable(Step),
         }
         let mut work: Vec<Work> = Vec::new();
         let mut nodes: Vec<Node> = Vec::new();
@@ -731,6 +733,13 @@ impl<'a> Differ<'a> {
                 None => Work::CreateTable(t),
                 Some(old) => Work::AlterTable(old, t),
             });
+        }
+        let usual_owner = usual_owner(self.a.catalog);
+        for (node, step) in
+            foreign_data::table_steps(self.a.catalog, self.b.catalog, usual_owner.as_deref())
+        {
+            nodes.push(node);
+            work.push(Work::ForeignTable(step));
         }
         for v in self.b.views.values() {
             if self.old_view(v).is_none() {
@@ -782,6 +791,7 @@ impl<'a> Differ<'a> {
                     render::create_view(&mut sql, v);
                     self.steps.push(Step::new(view_key(v), sql));
                 }
+                Work::ForeignTable(ref step) => self.steps.push(step.clone()),
             }
         }
     }

@@ -1,11 +1,12 @@
 //! Foreign servers, user mappings and foreign tables.
 //!
-//! What goes, or must be created again, is dropped first of all ([`early_steps`]): foreign
-//! tables, then mappings, then servers, so nothing holds on to the types, functions and
-//! extensions (wrappers) that the rest of the plan may drop. What is new or changes comes
-//! once extensions, roles, types and functions exist ([`late_steps`]): servers, mappings,
-//! then foreign tables. A foreign table holds no rows, so one whose server or column order
-//! changes is simply created again.
+//! What goes, or must be created again, is dropped early ([`early_steps`], once the views on
+//! them are dropped): foreign tables, then mappings, then servers, so nothing holds on to the
+//! types, functions and extensions (wrappers) the rest of the plan may drop. Servers and
+//! mappings are created once extensions and roles exist ([`server_steps`]); foreign tables
+//! among the other relations, in dependency order ([`table_steps`]), and the views on one
+//! that goes or whose columns change are created again ([`shaken`]). A foreign table holds
+//! no rows, so one whose server or column order changes is simply created again.
 //!
 //! A user mapping's options (passwords) are never in the catalog: a new mapping is created
 //! without them, and the plan says they must be set by hand.
@@ -14,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tenet_catalog::model::*;
 use tenet_catalog::quote::ident;
-use tenet_catalog::render;
+use tenet_catalog::render::{self, Node};
 
 use crate::diff::{comment_sql, Meta};
 use crate::plan::{Hazard, Lock, Step};
@@ -168,9 +169,9 @@ pub(crate) fn early_steps(from: &Catalog, to: &Catalog) -> Vec<Step> {
     steps
 }
 
-/// Creates and changes of servers, user mappings and foreign tables, with their comments,
-/// owners and privileges; `usual_owner` as for every other object.
-pub(crate) fn late_steps(from: &Catalog, to: &Catalog, usual_owner: Option<&str>) -> Vec<Step> {
+/// Creates and changes of servers and user mappings, with the servers' comments, owners and
+/// privileges; `usual_owner` as for every other object. Once extensions and roles exist.
+pub(crate) fn server_steps(from: &Catalog, to: &Catalog, usual_owner: Option<&str>) -> Vec<Step> {
     let mut steps = Vec::new();
     let old_servers: BTreeMap<&str, &ForeignServer> = from
         .foreign_servers
@@ -222,6 +223,34 @@ pub(crate) fn late_steps(from: &Catalog, to: &Catalog, usual_owner: Option<&str>
             );
         }
     }
+    steps
+}
+
+/// Whether a relation that depends on a foreign table of `from` must let go of it: the table
+/// is dropped or created again, or a column changes type or goes.
+pub(crate) fn shaken(from: &Catalog, to: &Catalog) -> Vec<String> {
+    from.foreign_tables
+        .iter()
+        .filter(|old| match kept_table(old, from, to) {
+            None => true,
+            Some(new) => old.columns.iter().any(|c| {
+                !new.columns.iter().any(|n| {
+                    (&n.name, &n.data_type, &n.collation) == (&c.name, &c.data_type, &c.collation)
+                })
+            }),
+        })
+        .map(table_key)
+        .collect()
+}
+
+/// Creates and changes of foreign tables, with their comments, owners and privileges, each
+/// with its node for the dependency order the plan creates relations in.
+pub(crate) fn table_steps(
+    from: &Catalog,
+    to: &Catalog,
+    usual_owner: Option<&str>,
+) -> Vec<(Node, Step)> {
+    let mut steps = Vec::new();
     for new in &to.foreign_tables {
         let old = from
             .foreign_tables
@@ -242,9 +271,13 @@ pub(crate) fn late_steps(from: &Catalog, to: &Catalog, usual_owner: Option<&str>
         ));
         sql.push_str(&column_comments_and_grants(old, new));
         if !sql.is_empty() {
-            steps.push(
-                Step::new(table_key(new), sql.trim_end().to_string()).lock(Lock::AccessExclusive),
-            );
+            let node = Node {
+                key: table_key(new),
+                rank: 3,
+                depends_on: new.depends_on.clone(),
+            };
+            let step = Step::new(table_key(new), sql.trim_end().to_string());
+            steps.push((node, step.lock(Lock::AccessExclusive)));
         }
     }
     steps

@@ -6,16 +6,17 @@
 //! 1. drop rules and view triggers that change or whose objects change under them; drop
 //!    views and functions that must be recreated (dependents first); drop publications
 //!    that go, and their entries for tables that change under them,
-//! 2. create schemas, extensions, roles and collations,
+//!    then foreign tables, user mappings and servers that go,
+//! 2. create schemas, extensions, roles and collations; foreign servers and user mappings,
 //! 3. change sequences and types in place (enum values, domain and composite changes),
 //! 4. release sequences whose owner goes; drop constraints, indexes, triggers and policies that
 //!    change or go away (and those in the way of a dropped or retyped column), then tables
 //!    whose names something new takes,
-//! 5. create and alter types, functions, tables and views, each after what it needs,
+//! 5. create and alter types, functions, tables, foreign tables and views, each after what it
+//!    needs,
 //! 6. add partitions' own indexes, then constraints, indexes, foreign keys, triggers and
-//!    policies (online forms on existing tables); create and alter foreign servers, user
-//!    mappings and foreign tables (those that go are dropped first of all); rules and view
-//!    triggers; replica identities; create and alter publications; default privileges,
+//!    policies (online forms on existing tables); rules and view triggers; replica
+//!    identities; create and alter publications; default privileges,
 //! 7. drop what is gone (tables, sequences, functions, types, ..., schemas last),
 //! 8. comments, owners and privileges; event triggers (dropped first of all, created last:
 //!    they would fire on the plan's own DDL).

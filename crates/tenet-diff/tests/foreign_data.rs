@@ -125,3 +125,27 @@ fn grants_on_servers_and_foreign_tables_change() {
         ),
     );
 }
+
+/// A view on a foreign table goes and comes back around what its table cannot do under it
+/// (a column changing type, a new server); a new foreign table comes before the view on it.
+#[test]
+fn views_on_foreign_tables_follow_their_tables() {
+    pair(
+        "views on foreign tables",
+        "create extension postgres_fdw;
+         create server a foreign data wrapper postgres_fdw;
+         create server b foreign data wrapper postgres_fdw;
+         create foreign table ft (id int, name text) server a;
+         create foreign table moved (id int) server a;
+         create view v as select f.id, f.name, m.id as moved_id from ft f join moved m using (id);",
+        "create extension postgres_fdw;
+         create server a foreign data wrapper postgres_fdw;
+         create server b foreign data wrapper postgres_fdw;
+         create domain code as text check (value <> '');
+         create foreign table ft (id bigint, name code) server a;
+         create foreign table moved (id bigint) server b;
+         create foreign table added (id bigint) server b;
+         create view v as select f.id, f.name, m.id as moved_id from ft f join moved m using (id);
+         create view w as select * from added;",
+    );
+}

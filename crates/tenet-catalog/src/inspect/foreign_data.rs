@@ -78,9 +78,13 @@ pub fn read_user_mappings(rows: Rows) -> Result<Vec<UserMapping>, Error> {
     Ok(mappings)
 }
 
+/// The foreign tables with their oids (their `depends_on` is filled in by assembly).
+pub fn read_foreign_tables(rows: Rows) -> Result<Vec<(u32, ForeignTable)>, Error> {
+    parse_all(rows)
+}
+
 /// The foreign tables by schema and name, grants sorted.
-pub fn read_foreign_tables(rows: Rows) -> Result<Vec<ForeignTable>, Error> {
-    let mut tables: Vec<ForeignTable> = drop_oids(parse_all(rows)?);
+pub fn sort_foreign_tables(mut tables: Vec<ForeignTable>) -> Vec<ForeignTable> {
     tables.sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
     for t in &mut tables {
         normalize_grants(&mut t.grants);
@@ -88,5 +92,5 @@ pub fn read_foreign_tables(rows: Rows) -> Result<Vec<ForeignTable>, Error> {
             .iter_mut()
             .for_each(|c| normalize_grants(&mut c.grants));
     }
-    Ok(tables)
+    tables
 }

@@ -330,6 +330,12 @@ fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
         };
         keys.insert(('r', *oid), ObjectKey::relation(kind, &v.schema, &v.name));
     }
+    for (oid, t) in &foreign_tables {
+        keys.insert(
+            ('r', *oid),
+            ObjectKey::relation("foreign table", &t.schema, &t.name),
+        );
+    }
     for (oid, s) in &sequences {
         keys.insert(
             ('r', *oid),
@@ -376,6 +382,14 @@ fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
             v
         })
         .collect();
+    let foreign_tables: Vec<ForeignTable> = foreign_tables
+        .into_iter()
+        .map(|(oid, mut t)| {
+            t.depends_on = depends_of(('r', oid));
+            t
+        })
+        .collect();
+    let foreign_tables = foreign_data::sort_foreign_tables(foreign_tables);
     let mut types: Vec<Type> = types
         .into_iter()
         .map(|(oid, mut t)| {

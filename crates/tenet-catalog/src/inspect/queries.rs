@@ -488,7 +488,7 @@ macro_rules! dependencies_query {
         concat!("\
 with keys(classid, objid, kind, oid) as (
     select 'pg_class'::regclass::oid, c.oid, 'r', c.oid from pg_class c
-     where c.oid >= 16384 and c.relkind in ('r', 'p', 'v', 'm', 'S')
+     where c.oid >= 16384 and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
        and ", $scope!("c.relnamespace"), "
   union all
     -- A composite type's attributes hang off its pg_class row.

@@ -130,11 +130,11 @@ pub fn servers_and_user_mappings(out: &mut String, catalog: &Catalog) {
     }
 }
 
-/// Foreign tables with their comments, owners and privileges.
-pub fn foreign_tables(out: &mut String, catalog: &Catalog) {
+/// Foreign tables' comments, owners and privileges (they are created among the other
+/// relations, in dependency order).
+pub fn foreign_table_details(out: &mut String, catalog: &Catalog) {
     for t in &catalog.foreign_tables {
         let name = t.qualified_name();
-        writeln!(out, "{}", create_foreign_table(t)).unwrap();
         super::comment(out, &format!("FOREIGN TABLE {name}"), &t.comment);
         for c in &t.columns {
             let target = format!("COLUMN {name}.{}", ident(&c.name));

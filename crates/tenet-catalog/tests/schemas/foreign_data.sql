@@ -25,3 +25,9 @@ grant select on remote.orders to tenet_rt_fdw_reader;
 grant select (id) on remote.orders to public;
 create foreign table remote.access_log (line text)
     server logs options (filename '/var/log/app.csv', format 'csv');
+-- A foreign table needs the types its columns use; a view on it needs the foreign table.
+create domain remote.amount as numeric(12, 2) check (value >= 0);
+create foreign table remote.refunds (order_id bigint, amount remote.amount)
+    server orders_db options (table_name 'refunds');
+create view remote.refunded_orders as
+    select o.id, o.customer, r.amount from remote.orders o join remote.refunds r on r.order_id = o.id;
