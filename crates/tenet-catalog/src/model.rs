@@ -720,6 +720,9 @@ pub struct ForeignTable {
     /// In attribute order.
     #[serde(default)]
     pub columns: Vec<ForeignColumn>,
+    /// `CHECK` constraints, by name (PostgreSQL trusts them, it cannot enforce them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<ForeignCheck>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -733,6 +736,14 @@ impl ForeignTable {
     pub fn qualified_name(&self) -> QualifiedName {
         QualifiedName::new(&self.schema, &self.name)
     }
+}
+
+/// A check constraint of a foreign table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignCheck {
+    pub name: String,
+    /// `CHECK (...)` as PostgreSQL renders it.
+    pub definition: String,
 }
 
 /// A column of a foreign table.

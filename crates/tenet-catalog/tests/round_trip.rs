@@ -390,6 +390,12 @@ fn foreign_data_is_in_the_catalog() {
     assert_eq!(orders.columns[2].default.as_deref(), Some("0"));
     assert!(c.roles.iter().any(|r| r.name == "tenet_rt_fdw_reader"));
     assert_eq!(c.foreign_tables[2].depends_on, ["type remote.amount"]);
+    let checks: Vec<&str> = c.foreign_tables[2]
+        .checks
+        .iter()
+        .map(|k| k.name.as_str())
+        .collect();
+    assert_eq!(checks, ["refunds_positive"]);
     let view = &c.views[0];
     assert_eq!(
         view.depends_on,

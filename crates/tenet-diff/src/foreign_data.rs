@@ -290,6 +290,10 @@ fn alter_foreign_table(old: &ForeignTable, new: &ForeignTable) -> String {
     if let Some(change) = options_change(&old.options, &new.options) {
         sql.push_str(&format!("{alter} {change};\n"));
     }
+    // Checks that change go before the columns they may name.
+    for k in old.checks.iter().filter(|k| !new.checks.contains(k)) {
+        sql.push_str(&format!("{alter} DROP CONSTRAINT {};\n", ident(&k.name)));
+    }
     for c in old
         .columns
         .iter()
@@ -327,6 +331,13 @@ fn alter_foreign_table(old: &ForeignTable, new: &ForeignTable) -> String {
         if let Some(change) = options_change(&was.options, &c.options) {
             sql.push_str(&format!("{column} {change};\n"));
         }
+    }
+    for k in new.checks.iter().filter(|k| !old.checks.contains(k)) {
+        sql.push_str(&format!(
+            "{alter} ADD CONSTRAINT {} {};\n",
+            ident(&k.name),
+            k.definition
+        ));
     }
     sql
 }

@@ -69,7 +69,8 @@ fn servers_mappings_and_foreign_tables_change() {
          create server gone foreign data wrapper postgres_fdw;
          create user mapping for public server s;
          create user mapping for public server gone;
-         create foreign table ft (id int options (column_name 'i'), name text, dropped int)
+         create foreign table ft (id int options (column_name 'i'), name text, dropped int,
+             constraint dropped_set check (dropped is not null), constraint id_positive check (id > 0))
              server s options (table_name 't');
          create foreign table moves (id int) server gone;",
         "create extension postgres_fdw;
@@ -79,7 +80,8 @@ fn servers_mappings_and_foreign_tables_change() {
          create server files foreign data wrapper file_fdw;
          create user mapping for public server s;
          create foreign table ft (id bigint options (column_name 'id2') not null,
-             name text collate \"C\" default 'n', added date options (column_name 'a'))
+             name text collate \"C\" default 'n', added date options (column_name 'a'),
+             constraint id_positive check (id > 1), constraint named check (name <> ''))
              server s options (table_name 't2', schema_name 'x');
          create foreign table moves (id int, line text) server files
              options (filename '/tmp/moves.csv', format 'csv');
@@ -95,6 +97,8 @@ fn servers_mappings_and_foreign_tables_change() {
         "ALTER FOREIGN TABLE public.ft DROP COLUMN dropped;",
         "ALTER FOREIGN TABLE public.ft ALTER COLUMN id TYPE bigint;",
         "ALTER FOREIGN TABLE public.ft ALTER COLUMN id OPTIONS (SET column_name 'id2');",
+        "ALTER FOREIGN TABLE public.ft DROP CONSTRAINT dropped_set;",
+        "ALTER FOREIGN TABLE public.ft ADD CONSTRAINT named CHECK ((name <> ''::text));",
         "DROP FOREIGN TABLE public.moves;",
         "DROP SERVER gone;",
     ] {

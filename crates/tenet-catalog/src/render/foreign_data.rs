@@ -97,7 +97,16 @@ pub fn foreign_column_sql(c: &ForeignColumn) -> String {
 
 /// `CREATE FOREIGN TABLE ... SERVER ... OPTIONS (...)`.
 pub fn create_foreign_table(t: &ForeignTable) -> String {
-    let columns: Vec<String> = t.columns.iter().map(foreign_column_sql).collect();
+    let checks = t
+        .checks
+        .iter()
+        .map(|k| format!("CONSTRAINT {} {}", ident(&k.name), k.definition));
+    let columns: Vec<String> = t
+        .columns
+        .iter()
+        .map(foreign_column_sql)
+        .chain(checks)
+        .collect();
     let body = if columns.is_empty() {
         String::new()
     } else {

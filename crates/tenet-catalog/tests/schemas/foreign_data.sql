@@ -31,3 +31,5 @@ create foreign table remote.refunds (order_id bigint, amount remote.amount)
     server orders_db options (table_name 'refunds');
 create view remote.refunded_orders as
     select o.id, o.customer, r.amount from remote.orders o join remote.refunds r on r.order_id = o.id;
+-- Checks on a foreign table are trusted, not enforced.
+alter foreign table remote.refunds add constraint refunds_positive check (amount > 0);
