@@ -396,6 +396,10 @@ fn foreign_data_is_in_the_catalog() {
         .map(|k| k.name.as_str())
         .collect();
     assert_eq!(checks, ["refunds_positive"]);
+    assert_eq!(
+        c.foreign_tables[2].columns[2].generated.as_deref(),
+        Some("(((amount)::numeric * (100)::numeric))::bigint")
+    );
     let view = &c.views[0];
     assert_eq!(
         view.depends_on,

@@ -74,7 +74,8 @@ fn appends_only(old: &[&str], new: &[&str]) -> bool {
     new.starts_with(&kept)
 }
 
-/// The foreign table of `old`'s name in `to`, unless it must be dropped and created again.
+/// The foreign table of `old`'s name in `to`, unless it must be dropped and created again
+/// (its server changes, its columns cannot be reordered, or a column's generation changes).
 fn kept_table<'b>(old: &ForeignTable, from: &Catalog, to: &'b Catalog) -> Option<&'b ForeignTable> {
     let new = to
         .foreign_tables
@@ -83,9 +84,16 @@ fn kept_table<'b>(old: &ForeignTable, from: &Catalog, to: &'b Catalog) -> Option
     let names =
         |t: &ForeignTable| -> Vec<String> { t.columns.iter().map(|c| c.name.clone()).collect() };
     let (old_names, new_names) = (names(old), names(new));
+    let same_generation = old.columns.iter().all(|c| {
+        new.columns
+            .iter()
+            .find(|n| n.name == c.name)
+            .is_none_or(|n| n.generated == c.generated)
+    });
     let alterable = new.server == old.server
         && server_kept(&old.server, from, to)
-        && appends_only(&strs(&old_names), &strs(&new_names));
+        && appends_only(&strs(&old_names), &strs(&new_names))
+        && same_generation;
     alterable.then_some(new)
 }
 

@@ -132,6 +132,7 @@ fn grants_on_servers_and_foreign_tables_change() {
 
 /// A view on a foreign table goes and comes back around what its table cannot do under it
 /// (a column changing type, a new server); a new foreign table comes before the view on it.
+/// A column that becomes generated takes its table with it.
 #[test]
 fn views_on_foreign_tables_follow_their_tables() {
     pair(
@@ -140,6 +141,7 @@ fn views_on_foreign_tables_follow_their_tables() {
          create server a foreign data wrapper postgres_fdw;
          create server b foreign data wrapper postgres_fdw;
          create foreign table ft (id int, name text) server a;
+         create foreign table derived (n int, m int) server a;
          create foreign table moved (id int) server a;
          create view v as select f.id, f.name, m.id as moved_id from ft f join moved m using (id);",
         "create extension postgres_fdw;
@@ -148,8 +150,10 @@ fn views_on_foreign_tables_follow_their_tables() {
          create domain code as text check (value <> '');
          create foreign table ft (id bigint, name code) server a;
          create foreign table moved (id bigint) server b;
-         create foreign table added (id bigint) server b;
+         create foreign table added (id bigint, twice bigint generated always as (id * 2) stored)
+             server b;
          create view v as select f.id, f.name, m.id as moved_id from ft f join moved m using (id);
+         create foreign table derived (n int, m int generated always as (n + 1) stored) server a;
          create view w as select * from added;",
     );
 }

@@ -92,6 +92,9 @@ pub fn foreign_column_sql(c: &ForeignColumn) -> String {
     if let Some(default) = &c.default {
         write!(sql, " DEFAULT {default}").unwrap();
     }
+    if let Some(expr) = &c.generated {
+        write!(sql, " GENERATED ALWAYS AS ({expr}) STORED").unwrap();
+    }
     sql
 }
 

@@ -33,3 +33,5 @@ create view remote.refunded_orders as
     select o.id, o.customer, r.amount from remote.orders o join remote.refunds r on r.order_id = o.id;
 -- Checks on a foreign table are trusted, not enforced.
 alter foreign table remote.refunds add constraint refunds_positive check (amount > 0);
+alter foreign table remote.refunds
+    add column amount_cents bigint generated always as ((amount * 100)::bigint) stored;
