@@ -85,6 +85,14 @@ pub(crate) fn classify(stmt: Option<&NodeEnum>, created: &mut BTreeSet<String>) 
             refuse("CREATE/ALTER/DROP TABLESPACE touches the server's file system")
         }
         N::LoadStmt(_) => refuse("LOAD loads a shared library into the server"),
+        N::CreateFdwStmt(_) | N::AlterFdwStmt(_) => refuse(
+            "CREATE/ALTER FOREIGN DATA WRAPPER needs a superuser (its handler runs in the server); \
+             create the extension that brings the wrapper (postgres_fdw, file_fdw) instead",
+        ),
+        N::ImportForeignSchemaStmt(_) => refuse(
+            "IMPORT FOREIGN SCHEMA reads another server's tables at load time: declare the \
+             foreign tables (CREATE FOREIGN TABLE) instead",
+        ),
         N::CopyStmt(copy) if copy.is_program => {
             refuse("COPY ... PROGRAM runs a program on the server")
         }
@@ -494,6 +502,9 @@ mod tests {
             "alter system set work_mem = '1GB'",
             "create tablespace t location '/tmp'",
             "load 'plpgsql'",
+            "create foreign data wrapper w handler h",
+            "alter foreign data wrapper postgres_fdw options (add x 'y')",
+            "import foreign schema public from server s into remote",
             "copy t to program 'id'",
             "copy t from '/etc/passwd'",
             "set role postgres",

@@ -59,6 +59,15 @@ pub struct Catalog {
     /// Operator classes, by schema, name and index method.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operator_classes: Vec<OperatorClass>,
+    /// Foreign servers (`CREATE SERVER`), by name; their wrappers come with their extensions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign_servers: Vec<ForeignServer>,
+    /// User mappings (`CREATE USER MAPPING`), by server and role; never their options.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_mappings: Vec<UserMapping>,
+    /// Foreign tables (relkind `f`), by schema and name: never among `tables`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign_tables: Vec<ForeignTable>,
     /// Renames declared in desired-state SQL (`-- tenet:renamed-from old_name`), read from the
     /// source files rather than the database (see [`crate::hints`]): the plan renames these
     /// instead of dropping and creating them.
@@ -87,6 +96,7 @@ impl Catalog {
             || self.operators.iter().any(|o| o.schema == schema)
             || self.operator_families.iter().any(|f| f.schema == schema)
             || self.operator_classes.iter().any(|c| c.schema == schema)
+            || self.foreign_tables.iter().any(|t| t.schema == schema)
     }
 }
 
@@ -899,9 +909,105 @@ pub struct TextSearchMapping {
     pub dictionaries: Vec<String>,
 }
 
+/// `CREATE SERVER`: where a foreign data wrapper connects to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignServer {
+    pub name: String,
+    /// The foreign data wrapper (`postgres_fdw`, `file_fdw`, ...).
+    pub wrapper: String,
+    pub owner: String,
+    /// `TYPE '...'`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_type: Option<String>,
+    /// `VERSION '...'`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `OPTIONS (...)` as `name=value`, in the order PostgreSQL keeps them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<Grant>>,
+}
+
+/// `CREATE USER MAPPING FOR role SERVER server`. Its options (user names, passwords) are
+/// secrets: never read, stored or rendered, so they are set outside Tenet.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UserMapping {
+    pub server: String,
+    /// A role name, or `PUBLIC`.
+    pub role: String,
+}
+
+/// `CREATE FOREIGN TABLE ... SERVER ...`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignTable {
+    pub schema: String,
+    pub name: String,
+    pub owner: String,
+    pub server: String,
+    /// `OPTIONS (...)` as `name=value`, in the order PostgreSQL keeps them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// In attribute order.
+    #[serde(default)]
+    pub columns: Vec<ForeignColumn>,
+    /// `CHECK` constraints, by name (PostgreSQL trusts them, it cannot enforce them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<ForeignCheck>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<Grant>>,
+    /// Types and functions its columns use (see [`ObjectKey`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+}
+
+impl ForeignTable {
+    pub fn qualified_name(&self) -> QualifiedName {
+        QualifiedName::new(&self.schema, &self.name)
+    }
+}
+
+/// A check constraint of a foreign table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignCheck {
+    pub name: String,
+    /// `CHECK (...)` as PostgreSQL renders it.
+    pub definition: String,
+}
+
+/// A column of a foreign table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignColumn {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub data_type: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub not_null: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Set only when it differs from the type's default collation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collation: Option<String>,
+    /// Expression of a `GENERATED ALWAYS AS (...) STORED` column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<String>,
+    /// The column's `OPTIONS (...)` (`column_name=...`), as `name=value`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Column-level privileges; None when there are none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<Grant>>,
+}
+
 /// Stable keys for top-level objects, used in `depends_on`: `table public.tasks`,
 /// `view public.open_tasks`, `function public.f(integer)`, `type public.status`,
-/// `sequence public.seq`.
+/// `sequence public.seq`, `foreign table public.remote`.
 pub struct ObjectKey;
 
 impl ObjectKey {

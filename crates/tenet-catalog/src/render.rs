@@ -15,6 +15,7 @@ mod default_privileges;
 mod event_triggers;
 mod operator_classes;
 mod operators;
+mod foreign_data;
 mod publications;
 mod ranges;
 mod rules;
@@ -24,6 +25,10 @@ pub use default_privileges::change_default_privileges;
 pub use event_triggers::event_trigger_sql;
 pub use operator_classes::{create_operator_class, create_operator_family};
 pub use operators::{create_cast, create_operator};
+pub use foreign_data::{
+    create_foreign_table, create_server, create_user_mapping, foreign_column_sql, options_list,
+    server_grant_target, server_target, split_option, user_mapping_name,
+};
 pub use publications::{
     create_publication, publication_objects, publish_options, published_table, replica_identity,
 };
@@ -58,6 +63,10 @@ pub fn to_sql(catalog: &Catalog) -> String {
             .unwrap();
         }
     });
+    // After the extensions that bring their wrappers.
+    section(&mut out, "Foreign servers and user mappings", |out| {
+        foreign_data::servers_and_user_mappings(out, catalog)
+    });
     section(&mut out, "Collations", |out| {
         for c in &catalog.collations {
             writeln!(out, "{};", create_collation(c)).unwrap();
@@ -84,6 +93,9 @@ pub fn to_sql(catalog: &Catalog) -> String {
                     Object::Sequence(s) => create_sequence(out, s),
                     Object::Table(t) => create_table(out, t, &tables_by_name),
                     Object::View(v) => create_view(out, v),
+                    Object::ForeignTable(t) => {
+                        writeln!(out, "{}", create_foreign_table(t)).unwrap()
+                    }
                     Object::Function(f) => writeln!(out, "{};", f.definition.trim_end()).unwrap(),
                     Object::Operator(o) => writeln!(out, "{}", create_operator(o)).unwrap(),
                     Object::Cast(c) => writeln!(out, "{}", create_cast(c)).unwrap(),
@@ -98,6 +110,11 @@ pub fn to_sql(catalog: &Catalog) -> String {
         },
     );
 
+    section(
+        &mut out,
+        "Foreign tables' comments, owners and privileges",
+        |out| foreign_data::foreign_table_details(out, catalog),
+    );
     section(&mut out, "Sequence ownership", |out| {
         for s in &catalog.sequences {
             if let Some(owner) = &s.owned_by {
@@ -225,6 +242,7 @@ enum Object<'a> {
     Cast(&'a Cast),
     OperatorFamily(&'a OperatorFamily),
     OperatorClass(&'a OperatorClass),
+    ForeignTable(&'a ForeignTable),
 }
 
 impl Object<'_> {
@@ -242,6 +260,7 @@ impl Object<'_> {
             Object::Cast(c) => ObjectKey::cast(c),
             Object::OperatorFamily(f) => ObjectKey::operator_family(f),
             Object::OperatorClass(c) => ObjectKey::operator_class(c),
+            Object::ForeignTable(t) => ObjectKey::relation("foreign table", &t.schema, &t.name),
         }
     }
 
@@ -277,6 +296,8 @@ impl Object<'_> {
             | Object::OperatorFamily(_)
             | Object::OperatorClass(_) => 2,
             Object::Table(_) => 3,
+            Object::Function(_) => 2,
+            Object::Table(_) | Object::ForeignTable(_) => 3,
             Object::View(_) => 4,
         }
     }
@@ -296,6 +317,7 @@ fn creation_order(catalog: &Catalog) -> Vec<Object<'_>> {
         .chain(catalog.operator_classes.iter().map(Object::OperatorClass))
         .chain(catalog.tables.iter().map(Object::Table))
         .chain(catalog.views.iter().map(Object::View))
+        .chain(catalog.foreign_tables.iter().map(Object::ForeignTable))
         .collect();
     let nodes: Vec<Node> = objects
         .iter()

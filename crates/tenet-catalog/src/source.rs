@@ -348,6 +348,7 @@ fn run(
                     sandbox
                         .execute_privileged(&sql)
                         .map_err(|e| fail(e, sandbox))?;
+                    allow_wrappers(sandbox, name).map_err(|e| fail(e, sandbox))?;
                 } else {
                     // PostgreSQL says why it cannot.
                     sandbox.execute(text).map_err(|e| fail(e, sandbox))?;
@@ -449,6 +450,34 @@ fn with_search_path(sandbox: &mut Sandbox, text: &str) -> Result<String, postgre
         "SELECT set_config('search_path', {}, true);\n{text}",
         crate::quote::literal(&path)
     ))
+}
+
+/// Let the sandbox role create servers of the foreign data wrappers extension `name` brings
+/// (`postgres_fdw`, `file_fdw`): `USAGE` on one. It lets the role do nothing `dblink`, whose
+/// functions anyone may run, does not already (reach a server that asks a password); what it
+/// may read is still bounded by the wrapper's own checks (file_fdw's filenames need
+/// `pg_read_server_files`). [`Sandbox::finish`] revokes it with `DROP OWNED`.
+fn allow_wrappers(sandbox: &mut Sandbox, name: &str) -> Result<(), postgres::Error> {
+    let wrappers: Vec<String> = sandbox
+        .admin()
+        .query(
+            "SELECT w.fdwname::text FROM pg_foreign_data_wrapper w \
+             JOIN pg_depend d ON d.classid = 'pg_foreign_data_wrapper'::regclass \
+             AND d.objid = w.oid AND d.deptype = 'e' \
+             JOIN pg_extension e ON e.oid = d.refobjid WHERE e.extname = $1",
+            &[&name],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let role = crate::quote::ident(sandbox.role());
+    for wrapper in wrappers {
+        sandbox.execute_privileged(&format!(
+            "GRANT USAGE ON FOREIGN DATA WRAPPER {} TO {role}",
+            crate::quote::ident(&wrapper)
+        ))?;
+    }
+    Ok(())
 }
 
 fn extension_available(sandbox: &mut Sandbox, name: &str) -> Result<bool, Error> {

@@ -333,6 +333,159 @@ fn event_triggers_are_in_the_catalog() {
 }
 
 #[test]
+fn foreign_data_round_trip() {
+    hand_written("foreign_data.sql");
+}
+
+#[test]
+fn foreign_data_is_in_the_catalog() {
+    let (_db, c) = load(&[schema_file("foreign_data.sql")]).unwrap();
+    let servers: Vec<String> = c
+        .foreign_servers
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {} {:?} {:?}",
+                s.name, s.wrapper, s.server_type, s.options
+            )
+        })
+        .collect();
+    assert_eq!(
+        servers,
+        [
+            "logs file_fdw Some(\"csv\") []",
+            "orders_db postgres_fdw None [\"host=orders.internal\", \"dbname=orders\", \"port=5433\"]",
+        ]
+    );
+    assert_eq!(
+        c.foreign_servers[1].comment.as_deref(),
+        Some("the orders service's database")
+    );
+    let mappings: Vec<String> = c
+        .user_mappings
+        .iter()
+        .map(|m| format!("{} {}", m.server, m.role))
+        .collect();
+    assert_eq!(
+        mappings,
+        ["orders_db PUBLIC", "orders_db tenet_rt_fdw_reader"]
+    );
+    // Foreign tables are relations, but never tables.
+    assert!(c.tables.is_empty(), "{:?}", c.tables);
+    let orders = &c.foreign_tables[1];
+    assert_eq!(
+        (orders.name.as_str(), orders.server.as_str()),
+        ("orders", "orders_db")
+    );
+    assert_eq!(orders.options, ["schema_name=public", "table_name=orders"]);
+    let id = &orders.columns[0];
+    assert_eq!(
+        (id.data_type.as_str(), id.not_null, &id.options),
+        ("bigint", true, &vec!["column_name=order_id".to_string()])
+    );
+    assert_eq!(
+        orders.columns[1].collation.as_deref(),
+        Some("pg_catalog.\"C\"")
+    );
+    assert_eq!(orders.columns[2].default.as_deref(), Some("0"));
+    assert!(c.roles.iter().any(|r| r.name == "tenet_rt_fdw_reader"));
+    assert_eq!(c.foreign_tables[2].depends_on, ["type remote.amount"]);
+    let checks: Vec<&str> = c.foreign_tables[2]
+        .checks
+        .iter()
+        .map(|k| k.name.as_str())
+        .collect();
+    assert_eq!(checks, ["refunds_positive"]);
+    assert_eq!(
+        c.foreign_tables[2].columns[2].generated.as_deref(),
+        Some("(((amount)::numeric * (100)::numeric))::bigint")
+    );
+    let view = &c.views[0];
+    assert_eq!(
+        view.depends_on,
+        [
+            "foreign table remote.orders",
+            "foreign table remote.refunds",
+            "type remote.amount"
+        ]
+    );
+}
+
+/// Schema files run as an unprivileged role: it may create servers of an extension's wrapper,
+/// mappings and foreign tables; creating a wrapper of its own is refused.
+#[test]
+fn foreign_data_loads_in_the_sandbox() {
+    let sql = "create extension postgres_fdw;
+        create server s foreign data wrapper postgres_fdw options (host 'h', dbname 'd');
+        create user mapping for public server s options (user 'u', password 'secret-pw');
+        create foreign table t (id int) server s options (table_name 't');
+        comment on server s is 'remote';";
+    let mut sandbox = tenet_testkit::sandbox();
+    source::apply_script(&mut sandbox, Path::new("fdw.sql"), sql).unwrap();
+    sandbox.finish().unwrap();
+    let c = inspect(sandbox.admin()).unwrap();
+    assert_eq!(c.foreign_servers.len(), 1);
+    assert_eq!(c.foreign_servers[0].comment.as_deref(), Some("remote"));
+    assert_eq!(c.user_mappings.len(), 1);
+    assert_eq!(c.foreign_tables[0].name, "t");
+    // The sandbox role's USAGE on the wrapper went with it.
+    let wrapper_acl: Option<String> = sandbox
+        .admin()
+        .query_one(
+            "select fdwacl::text from pg_foreign_data_wrapper where fdwname = 'postgres_fdw'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(
+        !wrapper_acl.unwrap_or_default().contains("tenet_sandbox_"),
+        "the sandbox role keeps USAGE on the wrapper"
+    );
+
+    let mut sandbox = tenet_testkit::sandbox();
+    let err = source::apply_script(
+        &mut sandbox,
+        Path::new("fdw.sql"),
+        "create table a (id int);\ncreate foreign data wrapper mine;",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("refused") && err.contains("FOREIGN DATA WRAPPER"),
+        "{err}"
+    );
+}
+
+/// A user mapping's password is a secret: it is in the database, and nowhere in what Tenet
+/// reads, stores or renders.
+#[test]
+fn user_mapping_passwords_never_leave_the_database() {
+    let (db, c) = load(&[schema_file("foreign_data.sql")]).unwrap();
+    let stored: String = db
+        .connect()
+        .unwrap()
+        .query_one(
+            "select array_to_string(umoptions, ',') from pg_user_mappings where usename <> 'public'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(stored.contains("hunter2-never-shown"), "{stored}");
+    let json = serde_json::to_string(&c).unwrap();
+    let sql = render::to_sql(&c);
+    for (what, text) in [("catalog JSON", &json), ("rendered SQL", &sql)] {
+        assert!(
+            !text.contains("hunter2"),
+            "{what} holds the password:\n{text}"
+        );
+        assert!(
+            !text.contains("reader'"),
+            "{what} holds the mapping's user:\n{text}"
+        );
+    }
+}
+
+#[test]
 fn statistics_round_trip() {
     hand_written("statistics.sql");
 }

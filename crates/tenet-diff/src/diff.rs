@@ -10,6 +10,7 @@ use crate::canon;
 use crate::casts;
 use crate::default_privileges;
 use crate::event_triggers;
+use crate::foreign_data;
 use crate::names;
 use crate::operators;
 use crate::partitions;
@@ -222,12 +223,20 @@ impl<'a> Differ<'a> {
         };
         self.steps.extend(statistics_steps.0);
         self.drop_recreated();
+        // Once the views on them are gone: foreign tables, mappings and servers that go.
+        self.steps
+            .extend(foreign_data::early_steps(self.a.catalog, self.b.catalog));
         // Publications let go of what changes under them before anything changes.
         self.steps
             .extend(publications::early_steps(&self.a, &self.b));
         self.create_containers();
         let usual = usual_owner(self.a.catalog);
         self.steps.extend(text_search::early_steps(
+            self.a.catalog,
+            self.b.catalog,
+            usual.as_deref(),
+        ));
+        self.steps.extend(foreign_data::server_steps(
             self.a.catalog,
             self.b.catalog,
             usual.as_deref(),
@@ -323,6 +332,7 @@ impl<'a> Differ<'a> {
                 }
             }
         }
+        shaken.extend(foreign_data::shaken(self.a.catalog, self.b.catalog));
         for (name, old) in &self.a.types {
             match self.b.types.get(name) {
                 Some(new) if new.kind == old.kind => {}
@@ -711,6 +721,7 @@ impl<'a> Differ<'a> {
             CreateView(&'b View),
             /// An operator or cast.
             Create(Step),
+            ForeignTable(Step),
         }
         let mut work: Vec<Work> = Vec::new();
         let mut nodes: Vec<Node> = Vec::new();
@@ -756,6 +767,13 @@ impl<'a> Differ<'a> {
                 None => Work::CreateTable(t),
                 Some(old) => Work::AlterTable(old, t),
             });
+        }
+        let usual_owner = usual_owner(self.a.catalog);
+        for (node, step) in
+            foreign_data::table_steps(self.a.catalog, self.b.catalog, usual_owner.as_deref())
+        {
+            nodes.push(node);
+            work.push(Work::ForeignTable(step));
         }
         for v in self.b.views.values() {
             if self.old_view(v).is_none() {
@@ -808,6 +826,7 @@ impl<'a> Differ<'a> {
                     render::create_view(&mut sql, v);
                     self.steps.push(Step::new(view_key(v), sql));
                 }
+                Work::ForeignTable(ref step) => self.steps.push(step.clone()),
             }
         }
     }
@@ -1251,14 +1270,18 @@ fn step(object: String, sql: String) -> Option<Step> {
 }
 
 /// The comment, owner and privileges of an object.
-struct Meta<'m> {
+pub(crate) struct Meta<'m> {
     comment: &'m Option<String>,
     owner: &'m str,
     grants: &'m Option<Vec<Grant>>,
 }
 
 impl<'m> Meta<'m> {
-    fn new(comment: &'m Option<String>, owner: &'m str, grants: &'m Option<Vec<Grant>>) -> Self {
+    pub(crate) fn new(
+        comment: &'m Option<String>,
+        owner: &'m str,
+        grants: &'m Option<Vec<Grant>>,
+    ) -> Self {
         Meta {
             comment,
             owner,
@@ -1268,7 +1291,7 @@ impl<'m> Meta<'m> {
 
     /// SQL that brings `old` (None for an object created by the plan) to `self`. A new object
     /// gets an owner only when it is not the usual one: it belongs to whoever runs the plan.
-    fn changes_from(
+    pub(crate) fn changes_from(
         &self,
         old: Option<Meta>,
         target: &str,

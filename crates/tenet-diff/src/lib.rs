@@ -6,13 +6,15 @@
 //! 1. drop rules, view triggers and extended statistics that change or whose objects change
 //!    under them; drop views and functions that must be recreated (dependents first); drop
 //!    publications that go, and their entries for tables that change under them,
+//!    then foreign tables, user mappings and servers that go,
 //! 2. create schemas, extensions, roles and collations; create and change text search
-//!    dictionaries and configurations,
+//!    dictionaries and configurations; foreign servers and user mappings,
 //! 3. change sequences and types in place (enum values, domain and composite changes),
 //! 4. release sequences whose owner goes; drop constraints, indexes, triggers and policies that
 //!    change or go away (and those in the way of a dropped or retyped column), then tables
 //!    whose names something new takes,
-//! 5. create and alter types, functions, tables and views, each after what it needs,
+//! 5. create and alter types, functions, tables, foreign tables and views, each after what it
+//!    needs,
 //! 6. add partitions' own indexes, then constraints, indexes, foreign keys, triggers and
 //!    policies (online forms on existing tables); rules and view triggers; extended
 //!    statistics; replica identities; create and alter publications; default privileges,
@@ -29,6 +31,7 @@ mod casts;
 mod default_privileges;
 mod diff;
 mod event_triggers;
+mod foreign_data;
 mod names;
 mod operators;
 mod partitions;

@@ -9,6 +9,7 @@ mod default_privileges;
 mod event_triggers;
 mod operator_classes;
 mod operators;
+mod foreign_data;
 mod publications;
 mod ranges;
 mod rules;
@@ -26,7 +27,7 @@ use crate::Error;
 type Rows = Vec<(u32, String)>;
 
 /// The bulk queries, in the order their rows are assembled.
-const QUERIES: [&str; 30] = [
+const QUERIES: [&str; 33] = [
     queries::SCHEMAS,
     queries::EXTENSIONS,
     queries::ROLES,
@@ -57,6 +58,9 @@ const QUERIES: [&str; 30] = [
     casts::CASTS,
     operator_classes::OPERATOR_FAMILIES,
     operator_classes::OPERATOR_CLASSES,
+    foreign_data::FOREIGN_SERVERS,
+    foreign_data::USER_MAPPINGS,
+    foreign_data::FOREIGN_TABLES,
 ];
 
 /// What a second connection runs in [`inspect_parallel`]: about half the server's work.
@@ -286,6 +290,9 @@ fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
     let casts = casts::read(next())?;
     let families = operator_classes::read_families(next())?;
     let classes = operator_classes::read_classes(next())?;
+    let foreign_servers = foreign_data::read_servers(next())?;
+    let user_mappings = foreign_data::read_user_mappings(next())?;
+    let foreign_tables = foreign_data::read_foreign_tables(next())?;
 
     // Columns come for tables and views alike; each row parses into the shape of its owner.
     for (oid, json) in &columns {
@@ -341,6 +348,12 @@ fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
             "view"
         };
         keys.insert(('r', *oid), ObjectKey::relation(kind, &v.schema, &v.name));
+    }
+    for (oid, t) in &foreign_tables {
+        keys.insert(
+            ('r', *oid),
+            ObjectKey::relation("foreign table", &t.schema, &t.name),
+        );
     }
     for (oid, s) in &sequences {
         keys.insert(
@@ -399,6 +412,14 @@ fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
             v
         })
         .collect();
+    let foreign_tables: Vec<ForeignTable> = foreign_tables
+        .into_iter()
+        .map(|(oid, mut t)| {
+            t.depends_on = depends_of(('r', oid));
+            t
+        })
+        .collect();
+    let foreign_tables = foreign_data::sort_foreign_tables(foreign_tables);
     let mut types: Vec<Type> = types
         .into_iter()
         .map(|(oid, mut t)| {
@@ -497,6 +518,9 @@ fn assemble(rows: Vec<Rows>) -> Result<Catalog, Error> {
         casts,
         operator_families,
         operator_classes,
+        foreign_servers,
+        user_mappings,
+        foreign_tables,
         renames: Vec::new(),
     })
 }

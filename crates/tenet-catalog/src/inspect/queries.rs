@@ -462,6 +462,10 @@ pub const ROLES: &str = concat!(
     " union select p.pubowner from pg_publication p",
     " union select d.defaclrole from pg_default_acl d",
     " union select e.evtowner from pg_event_trigger e",
+    // Servers' owners and grantees, and mapped roles (never a mapping's options).
+    " union select s.srvowner from pg_foreign_server s",
+    " union select (aclexplode(s.srvacl)).grantee from pg_foreign_server s where s.srvacl is not null",
+    " union select m.umuser from pg_user_mappings m",
     " union select (aclexplode(d.defaclacl)).grantee from pg_default_acl d",
     " union select (aclexplode(c.relacl)).grantee from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relacl is not null and ",
     user_schema!(),
@@ -490,7 +494,7 @@ macro_rules! dependencies_query {
         concat!("\
 with keys(classid, objid, kind, oid) as (
     select 'pg_class'::regclass::oid, c.oid, 'r', c.oid from pg_class c
-     where c.oid >= 16384 and c.relkind in ('r', 'p', 'v', 'm', 'S')
+     where c.oid >= 16384 and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
        and ", $scope!("c.relnamespace"), "
   union all
     -- A composite type's attributes hang off its pg_class row.
