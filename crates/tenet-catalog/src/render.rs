@@ -13,9 +13,9 @@ use crate::quote::{ident, literal};
 
 mod default_privileges;
 mod event_triggers;
+mod foreign_data;
 mod operator_classes;
 mod operators;
-mod foreign_data;
 mod publications;
 mod ranges;
 mod rules;
@@ -23,12 +23,12 @@ mod statistics;
 mod text_search;
 pub use default_privileges::change_default_privileges;
 pub use event_triggers::event_trigger_sql;
-pub use operator_classes::{create_operator_class, create_operator_family};
-pub use operators::{create_cast, create_operator};
 pub use foreign_data::{
     create_foreign_table, create_server, create_user_mapping, foreign_column_sql, options_list,
     server_grant_target, server_target, split_option, user_mapping_name,
 };
+pub use operator_classes::{create_operator_class, create_operator_family};
+pub use operators::{create_cast, create_operator};
 pub use publications::{
     create_publication, publication_objects, publish_options, published_table, replica_identity,
 };
@@ -280,6 +280,7 @@ impl Object<'_> {
             Object::Cast(c) => c.depends_on.clone(),
             Object::OperatorFamily(f) => f.depends_on.clone(),
             Object::OperatorClass(c) => c.depends_on.clone(),
+            Object::ForeignTable(t) => t.depends_on.clone(),
         }
     }
 
@@ -295,8 +296,6 @@ impl Object<'_> {
             | Object::Cast(_)
             | Object::OperatorFamily(_)
             | Object::OperatorClass(_) => 2,
-            Object::Table(_) => 3,
-            Object::Function(_) => 2,
             Object::Table(_) | Object::ForeignTable(_) => 3,
             Object::View(_) => 4,
         }
