@@ -566,7 +566,16 @@ fn failed(
         let hint = "raise the limit with --statement-timeout or TENET_STATEMENT_TIMEOUT";
         return located(file, sql, offset, message, Some(hint.to_string()));
     }
-    statement_error(file, sql, span, db)
+    let mut error = statement_error(file, sql, span, db);
+    if let Error::Sql(e) = &mut error {
+        if *db.code() == SqlState::INSUFFICIENT_PRIVILEGE && e.hint.is_none() {
+            e.hint = Some(format!(
+                "schema SQL runs as an unprivileged role ({}), so what needs a superuser or                  another role's rights cannot run in it",
+                sandbox.role()
+            ));
+        }
+    }
+    error
 }
 
 /// `2s`, `1.5s`.

@@ -711,3 +711,15 @@ fn event_triggers_and_publications_the_sql_did_not_create_stay_out_of_reach() {
     assert!(stderr.contains("schema.sql:3:"), "{stderr}");
     assert!(stderr.contains("someone_elses"), "{stderr}");
 }
+
+#[test]
+fn a_statement_only_a_superuser_may_run_says_why_it_cannot() {
+    refused(
+        "create function positive(a int) returns bool language sql immutable leakproof as 'select a > 0';",
+        "only superuser can define a leakproof function",
+    );
+    refused(
+        "create function positive(a int) returns bool language sql immutable leakproof as 'select a > 0';",
+        "schema SQL runs as an unprivileged role (tenet_sandbox_",
+    );
+}

@@ -18,6 +18,7 @@ use crate::plan::{Hazard, Lock, Plan, Step};
 use crate::publications;
 use crate::renames;
 use crate::rules;
+use crate::sequences;
 use crate::statistics;
 use crate::table;
 use crate::text_search;
@@ -703,6 +704,12 @@ impl<'a> Differ<'a> {
                         o.data_type,
                         render::sequence_options(o)
                     );
+                    let sql = sequences::restart_when_out_of_range(
+                        &sql,
+                        &literal(&name.to_string()),
+                        &old.options,
+                        o,
+                    );
                     self.steps.push(Step::new(object, sql));
                 }
                 Some(_) => {}
@@ -870,7 +877,12 @@ impl<'a> Differ<'a> {
         self.steps.extend(partitions::steps(&self.a, &self.b));
         let mut foreign_keys = Vec::new();
         let recreated = table::Recreated::new(&self.a, &self.b, &self.recreated);
-        for (name, new) in &self.b.tables {
+        // Deepest partitions first: a parent's new index attaches the key a partition gets
+        // here, as it would have when the schema was written, instead of building its own.
+        let mut tables: Vec<(&QualifiedName, &&Table)> = self.b.tables.iter().collect();
+        tables
+            .sort_by_key(|(_, t)| std::cmp::Reverse(render::partition_depth(t, &self.b.table_map)));
+        for (name, new) in tables {
             let old = self.a.tables.get(name).copied();
             let (parts, fks) = table::add_parts(old, new, &recreated);
             self.steps.extend(parts);

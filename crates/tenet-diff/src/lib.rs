@@ -39,6 +39,7 @@ mod plan;
 mod publications;
 mod renames;
 mod rules;
+mod sequences;
 mod statistics;
 mod table;
 mod text_search;

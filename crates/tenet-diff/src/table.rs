@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use tenet_catalog::model::*;
-use tenet_catalog::quote::ident;
+use tenet_catalog::quote::{ident, literal};
 use tenet_catalog::render;
 
 use crate::canon;
@@ -470,11 +470,23 @@ pub fn alter(
             ))),
             (Some(a), Some(b)) if a != b => {
                 let s = &b.sequence;
-                steps.push(alter(format!(
+                let mut step = alter(format!(
                     "ALTER COLUMN {column} SET GENERATED {} SET START WITH {} SET INCREMENT BY {} SET MINVALUE {} SET MAXVALUE {} SET CACHE {} SET {}",
                     b.generation.to_uppercase(), s.start, s.increment, s.min, s.max, s.cache,
                     if s.cycle { "CYCLE" } else { "NO CYCLE" }
-                )));
+                ));
+                let sequence = format!(
+                    "pg_get_serial_sequence({}, {})",
+                    literal(&name.to_string()),
+                    literal(&c.name)
+                );
+                step.sql = crate::sequences::restart_when_out_of_range(
+                    &step.sql,
+                    &sequence,
+                    &a.sequence,
+                    s,
+                );
+                steps.push(step);
             }
             _ => {}
         }
