@@ -298,7 +298,7 @@ impl Failure {
 }
 
 /// The SQLSTATEs of a statement that names a relation, type, function, schema or column that
-/// does not exist.
+/// does not exist, or a foreign key whose referenced key does not exist yet.
 fn names_missing_object(code: &SqlState) -> bool {
     [
         SqlState::UNDEFINED_TABLE,
@@ -306,6 +306,7 @@ fn names_missing_object(code: &SqlState) -> bool {
         SqlState::UNDEFINED_FUNCTION,
         SqlState::INVALID_SCHEMA_NAME,
         SqlState::UNDEFINED_COLUMN,
+        SqlState::INVALID_FOREIGN_KEY,
     ]
     .contains(code)
 }
