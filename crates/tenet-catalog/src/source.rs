@@ -65,24 +65,43 @@ fn collect_sql_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), Error> 
 /// the search_path it was written under; one that never succeeds is reported with the error
 /// of its last try. Migrations (`*.up.sql`) stay strictly in order, as `tenet migrate` runs them.
 pub fn apply_files(sandbox: &mut Sandbox, files: &[PathBuf]) -> Result<(), Error> {
-    let mut created = sandbox.created_roles();
-    let mut scripts = Vec::with_capacity(files.len());
+    let mut sources = Vec::with_capacity(files.len());
     for file in files {
         let sql = std::fs::read_to_string(file).map_err(|source| Error::Io {
             path: file.clone(),
             source,
         })?;
-        let statements = vet(file, &sql, &mut created)?;
-        scripts.push((file, sql, statements));
+        sources.push((file.clone(), sql));
     }
     let migrations = files
         .iter()
         .all(|f| f.to_string_lossy().ends_with(".up.sql"));
+    apply_sources(sandbox, &sources, !migrations)
+}
+
+/// [`apply_files`] for desired-state SQL that is not in a file (MCP's `desired_sql`): in any
+/// order, errors placed in `name`.
+pub fn apply_schema_script(sandbox: &mut Sandbox, name: &Path, sql: &str) -> Result<(), Error> {
+    apply_sources(sandbox, &[(name.to_path_buf(), sql.to_string())], true)
+}
+
+/// Vet every source, then run them; with `any_order`, retry what names objects created later.
+fn apply_sources(
+    sandbox: &mut Sandbox,
+    sources: &[(PathBuf, String)],
+    any_order: bool,
+) -> Result<(), Error> {
+    let mut created = sandbox.created_roles();
+    let mut scripts = Vec::with_capacity(sources.len());
+    for (file, sql) in sources {
+        let statements = vet(file, sql, &mut created)?;
+        scripts.push((file, sql.as_str(), statements));
+    }
     let mut deferred = Vec::new();
     for (index, (file, sql, statements)) in scripts.iter().enumerate() {
         let mut from = 0;
         while let Err(failure) = run(sandbox, file, sql, statements, from) {
-            if migrations || !failure.missing || in_failed_transaction(sandbox) {
+            if !any_order || !failure.missing || in_failed_transaction(sandbox) {
                 return Err(failure.error);
             }
             deferred.push(Deferred {
@@ -109,7 +128,7 @@ struct Deferred {
 /// pass makes no progress; then the first of those left is the error.
 fn retry(
     sandbox: &mut Sandbox,
-    scripts: &[(&PathBuf, String, Vetted)],
+    scripts: &[(&PathBuf, &str, Vetted)],
     mut deferred: Vec<Deferred>,
 ) -> Result<(), Error> {
     while !deferred.is_empty() {

@@ -53,7 +53,8 @@ fn an_mcp_client_lists_plans_lints_and_proves_through_tenet_mcp() {
         ["list_schemas", {}],
         ["list_tables", {"schema": "public"}],
         ["list_extensions", {}],
-        ["plan", {"desired_sql": format!("{SCHEMA}\nalter table public.tasks add column due date;")}],
+        // Desired state in any order: the new column before the table it goes on.
+        ["plan", {"desired_sql": format!("alter table public.tasks add column due date;\n{SCHEMA}")}],
         ["lint", {"sql": "create index tasks_title on public.tasks (title);"}],
         ["get_advisors", {}],
         ["check_tenancy", {}],

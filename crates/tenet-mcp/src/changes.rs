@@ -55,7 +55,7 @@ impl TenetServer {
             let server = scratch.get().map_err(|e| e.to_string())?;
             let mut sandbox = server.sandbox().map_err(|e| e.to_string())?;
             let to = match &request.desired_sql {
-                Some(sql) => tenet_catalog::source::apply_script(
+                Some(sql) => tenet_catalog::source::apply_schema_script(
                     &mut sandbox,
                     std::path::Path::new("desired_sql"),
                     sql,
