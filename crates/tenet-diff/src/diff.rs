@@ -77,6 +77,24 @@ pub fn plan(from: &Catalog, to: &Catalog, options: &Options) -> Result<Plan, Pla
     Ok(plan)
 }
 
+/// Whether a partition's parent, or one of its parents, is dropped and created again.
+fn parent_recreated(t: &Table, a: &Side, b: &Side) -> bool {
+    let mut at = t;
+    for _ in 0..64 {
+        let Some(parent) = at.partition_of.as_ref().map(|p| &p.parent) else {
+            return false;
+        };
+        let (Some(old), Some(new)) = (a.tables.get(parent), b.tables.get(parent)) else {
+            return false;
+        };
+        if table::recreated_whole(old, new) {
+            return true;
+        }
+        at = old;
+    }
+    false
+}
+
 /// One catalog, indexed by the keys the diff matches objects on.
 pub(crate) struct Side<'a> {
     pub catalog: &'a Catalog,
@@ -176,9 +194,22 @@ struct Differ<'a> {
 
 impl<'a> Differ<'a> {
     fn new(from: &'a Catalog, to: &'a Catalog) -> Differ<'a> {
+        let (mut a, b) = (Side::new(from), Side::new(to));
+        // Partitions of a table dropped and created again go with it (DROP TABLE takes them):
+        // to the diff they are not there before, so they are created again, with their own
+        // indexes, keys, grants and comments.
+        let gone: Vec<QualifiedName> = a
+            .tables
+            .iter()
+            .filter(|(_, t)| parent_recreated(t, &a, &b))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in gone {
+            a.tables.remove(&name);
+        }
         Differ {
-            a: Side::new(from),
-            b: Side::new(to),
+            a,
+            b,
             recreated: BTreeSet::new(),
             late_function_drops: BTreeSet::new(),
             early_table_drops: BTreeSet::new(),
@@ -1209,6 +1240,8 @@ impl<'a> Differ<'a> {
         }
         for (name, t) in &self.b.tables {
             let old = self.a.tables.get(name).copied();
+            // A table created again has only what its creation gave it.
+            let old = old.filter(|o| !table::recreated_whole(o, t));
             let target = format!("TABLE {name}");
             let meta = |o: &'a Table| Meta::new(&o.comment, &o.owner, &o.grants);
             let mut sql = meta(t).changes_from(old.map(meta), &target, &target, usual_owner);

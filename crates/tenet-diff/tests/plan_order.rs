@@ -261,3 +261,29 @@ fn sequence_bound_raised_below_its_value_keeps_it() {
     let next: i64 = client.query_one("select nextval('s')", &[]).unwrap().get(0);
     assert_eq!(next, 501, "{}", plan.to_sql());
 }
+
+#[test]
+fn a_table_created_again_keeps_its_partitions_grants_and_comment() {
+    // DROP TABLE takes the partitions, the grants and the comment with it.
+    pair(
+        "repartitioned",
+        "create table p (a int, b int) partition by range (a);
+         create table p1 partition of p for values from (0) to (10);
+         create table p1_sub_parent (a int, b int) partition by range (a);
+         comment on table p is 'events';
+         grant select on p to public;",
+        "create table p (a int, b int) partition by range (b);
+         create table p1 partition of p for values from (0) to (10);
+         create index p1_b on p1 (b);
+         create table p1_sub_parent (a int, b int) partition by range (a);
+         comment on table p is 'events';
+         grant select on p to public;",
+    );
+    pair(
+        "partitioned to plain",
+        "create table t (id int) partition by list (id);
+         grant select on t to public; comment on table t is 'things';",
+        "create table t (id int);
+         grant select on t to public; comment on table t is 'things';",
+    );
+}
