@@ -61,10 +61,15 @@ pub fn castable(from: &str, to: &str) -> bool {
     if from == to {
         return true;
     }
-    if let (Some(f), Some(t)) = (from.strip_suffix("[]"), to.strip_suffix("[]")) {
-        return castable(f, t);
-    }
     let known = known();
+    let scalar = |t: &str| !known.types.contains(t) || STRING_TYPES.contains(&t);
+    match (from.strip_suffix("[]"), to.strip_suffix("[]")) {
+        (Some(f), Some(t)) => return castable(f, t),
+        // Between an array and a built-in scalar only the text forms convert.
+        (Some(_), None) => return scalar(&to),
+        (None, Some(_)) => return scalar(&from),
+        (None, None) => {}
+    }
     if !known.types.contains(from.as_str()) || !known.types.contains(to.as_str()) {
         return true;
     }

@@ -134,6 +134,22 @@ fn bigint_to_timestamp_is_refused_with_how_to_convert() {
 }
 
 #[test]
+fn scalar_to_array_is_refused_but_text_to_array_plans() {
+    // "cannot cast type integer to integer[]" if the plan tried.
+    let (_a, from) = common::catalog_of("a", "create table t (c int, s text);").unwrap();
+    let (_b, to) = common::catalog_of("b", "create table t (c int[], s text);").unwrap();
+    let err = plan(&from, &to, &allow_destructive())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("public.t.c: integer -> integer[]"), "{err}");
+    pair(
+        "text to array",
+        "create table t (c int, s text);",
+        "create table t (c int, s text[]);",
+    );
+}
+
+#[test]
 fn dropping_a_sequence_loses_data() {
     let (_a, from) = common::catalog_of("a", "create sequence counter;").unwrap();
     let (_b, to) = common::catalog_of("b", "").unwrap();
