@@ -523,10 +523,33 @@ pub fn alter(
         steps.push(alter(format!("SET {mode}")).hazard(Hazard::TableRewrite));
     }
     for parent in new.inherits.iter().filter(|p| !old.inherits.contains(p)) {
+        // INHERIT wants the parent's columns there already ("child table is missing column").
+        let missing = new
+            .columns
+            .iter()
+            .filter(|c| c.inherited && old.column(&c.name).is_none());
+        for c in missing {
+            steps.push(alter(format!("ADD COLUMN {}", render::column_sql(c))));
+        }
         steps.push(alter(format!("INHERIT {parent}")));
     }
-    for parent in old.inherits.iter().filter(|p| !new.inherits.contains(p)) {
+    let leaves: Vec<&QualifiedName> = old
+        .inherits
+        .iter()
+        .filter(|p| !new.inherits.contains(p))
+        .collect();
+    for parent in &leaves {
         steps.push(alter(format!("NO INHERIT {parent}")));
+    }
+    if !leaves.is_empty() {
+        // What the table had only from the parents it leaves stays behind as its own.
+        for c in old
+            .columns
+            .iter()
+            .filter(|c| c.inherited && new.column(&c.name).is_none())
+        {
+            steps.push(alter(format!("DROP COLUMN {}", ident(&c.name))).hazard(Hazard::DataLoss));
+        }
     }
     if let (Some(a), Some(b)) = (&old.partition_of, &new.partition_of) {
         if a != b {

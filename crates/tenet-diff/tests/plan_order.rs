@@ -303,3 +303,47 @@ fn a_table_created_again_keeps_its_partitions_grants_and_comment() {
          grant select on t to public; comment on table t is 'things';",
     );
 }
+
+#[test]
+fn a_table_leaving_its_parent_drops_what_it_only_inherited() {
+    // NO INHERIT leaves the parent's columns behind as the table's own.
+    let (db, from) = common::catalog_of(
+        "a",
+        "create table base (id int); create table kid (x int) inherits (base);",
+    )
+    .unwrap();
+    let (_b, to) =
+        common::catalog_of("b", "create table base (id int); create table kid (x int);").unwrap();
+    let planned = plan(&from, &to, &allow_destructive()).unwrap();
+    db.connect()
+        .unwrap()
+        .batch_execute(&planned.to_sql())
+        .unwrap();
+    let after = tenet_catalog::inspect(&mut db.connect().unwrap()).unwrap();
+    assert_eq!(after, to, "{}", planned.to_sql());
+}
+
+#[test]
+fn a_table_joining_a_parent_gets_its_columns_first() {
+    // "child table is missing column" without them.
+    let (db, from) =
+        common::catalog_of("a", "create table base (id int); create table kid (x int);").unwrap();
+    let (_b, to) = common::catalog_of(
+        "b",
+        "create table base (id int); create table kid (x int) inherits (base);",
+    )
+    .unwrap();
+    let planned = plan(&from, &to, &allow_destructive()).unwrap();
+    db.connect()
+        .unwrap()
+        .batch_execute(&planned.to_sql())
+        .unwrap();
+    let after = tenet_catalog::inspect(&mut db.connect().unwrap()).unwrap();
+    // The parent's columns come after the table's own: ADD COLUMN appends.
+    assert_eq!(
+        common::by_column_name(&after),
+        common::by_column_name(&to),
+        "{}",
+        planned.to_sql()
+    );
+}
