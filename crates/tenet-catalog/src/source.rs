@@ -131,6 +131,11 @@ fn retry(
     scripts: &[(&PathBuf, &str, Vetted)],
     mut deferred: Vec<Deferred>,
 ) -> Result<(), Error> {
+    if deferred.is_empty() {
+        return Ok(());
+    }
+    // The session ends with the search_path the SQL left it with, as without retries.
+    let last = search_path(sandbox)?;
     while !deferred.is_empty() {
         let before = deferred.len();
         let mut left = Vec::new();
@@ -158,7 +163,11 @@ fn retry(
         }
         deferred = left;
     }
-    Ok(())
+    let set = format!(
+        "SELECT set_config('search_path', {}, false)",
+        crate::quote::literal(&last)
+    );
+    Ok(sandbox.execute(&set)?)
 }
 
 fn search_path(sandbox: &mut Sandbox) -> Result<String, Error> {
