@@ -107,7 +107,7 @@ fn apply_sources(
             deferred.push(Deferred {
                 script: index,
                 statement: failure.at,
-                search_path: search_path(sandbox)?,
+                search_path: current_search_path(sandbox)?,
                 error: failure.error,
             });
             from = failure.at + 1;
@@ -135,18 +135,14 @@ fn retry(
         return Ok(());
     }
     // The session ends with the search_path the SQL left it with, as without retries.
-    let last = search_path(sandbox)?;
+    let last = current_search_path(sandbox)?;
     while !deferred.is_empty() {
         let before = deferred.len();
         let mut left = Vec::new();
         for item in deferred {
             let (file, sql, statements) = &scripts[item.script];
             let one = &statements[item.statement..=item.statement];
-            let set = format!(
-                "SELECT set_config('search_path', {}, false)",
-                crate::quote::literal(&item.search_path)
-            );
-            sandbox.execute(&set)?;
+            set_search_path(sandbox, &item.search_path)?;
             match run(sandbox, file, sql, one, 0) {
                 Ok(()) => {}
                 Err(failure) if failure.missing && !in_failed_transaction(sandbox) => {
@@ -163,17 +159,23 @@ fn retry(
         }
         deferred = left;
     }
-    let set = format!(
-        "SELECT set_config('search_path', {}, false)",
-        crate::quote::literal(&last)
-    );
-    Ok(sandbox.execute(&set)?)
+    Ok(set_search_path(sandbox, &last)?)
 }
 
-fn search_path(sandbox: &mut Sandbox) -> Result<String, Error> {
+/// The sandbox session's search_path.
+fn current_search_path(sandbox: &mut Sandbox) -> Result<String, postgres::Error> {
     Ok(sandbox
         .with_client(|c| c.query_one("SELECT current_setting('search_path')", &[]))?
         .get(0))
+}
+
+/// Set the sandbox session's search_path (for the session, as `SET` does).
+fn set_search_path(sandbox: &mut Sandbox, path: &str) -> Result<(), postgres::Error> {
+    let set = format!(
+        "SELECT set_config('search_path', {}, false)",
+        crate::quote::literal(path)
+    );
+    sandbox.execute(&set)
 }
 
 /// Whether the session is inside an explicit transaction that an error aborted: what ran in
@@ -472,9 +474,7 @@ fn run(
 /// local to that round trip's transaction, so the privileged session's later statements never
 /// resolve names in schemas the SQL controls.
 fn with_search_path(sandbox: &mut Sandbox, text: &str) -> Result<String, postgres::Error> {
-    let path: String = sandbox
-        .with_client(|c| c.query_one("SELECT current_setting('search_path')", &[]))?
-        .get(0);
+    let path = current_search_path(sandbox)?;
     Ok(format!(
         "SELECT set_config('search_path', {}, true);\n{text}",
         crate::quote::literal(&path)
