@@ -130,7 +130,7 @@ impl Cache {
         };
         let mut entries: Vec<(std::time::SystemTime, PathBuf)> = dir
             .filter_map(Result::ok)
-            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+            .filter(|e| is_entry_name(&e.file_name().to_string_lossy()))
             .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
             .collect();
         if entries.len() <= KEEP {
@@ -145,6 +145,14 @@ impl Cache {
     fn path(&self, key: &str) -> PathBuf {
         self.dir.join(format!("{key}.json"))
     }
+}
+
+/// Whether a file name is one [`Cache::key`] makes (64 hex digits, `.json`): pruning removes
+/// only those, so a cache directory that is a link elsewhere (it comes with the checkout)
+/// never costs anyone's other files.
+fn is_entry_name(name: &str) -> bool {
+    name.strip_suffix(".json")
+        .is_some_and(|key| key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Tenet's build: its version and the running executable's size and time, so a rebuilt binary
@@ -219,29 +227,34 @@ mod tests {
             user: "postgres".into(),
             catalog: Catalog::default(),
         };
+        let key = |i: usize| format!("{i:064x}");
+        // Not an entry: never pruned, however old.
+        std::fs::create_dir_all(dir.path()).unwrap();
+        std::fs::write(dir.path().join("notes.json"), "{}").unwrap();
         let pause = || std::thread::sleep(std::time::Duration::from_millis(20));
         for i in 0..KEEP {
-            cache.put(&format!("key{i:03}"), &entry);
+            cache.put(&key(i), &entry);
         }
         pause();
         // Read after the others were written: among the last used.
-        assert!(cache.get("key001").is_some());
+        assert!(cache.get(&key(1)).is_some());
         pause();
         for i in KEEP..KEEP + 8 {
-            cache.put(&format!("key{i:03}"), &entry);
+            cache.put(&key(i), &entry);
         }
         let json = std::fs::read_dir(dir.path())
             .unwrap()
             .filter(|e| {
                 let path = e.as_ref().unwrap().path();
-                path.extension().is_some_and(|x| x == "json")
+                is_entry_name(&path.file_name().unwrap().to_string_lossy())
             })
             .count();
         assert_eq!(json, KEEP);
+        assert!(dir.path().join("notes.json").exists());
         // The newest and the one read stayed, the oldest went; .gitignore is no entry.
-        assert!(cache.get(&format!("key{:03}", KEEP + 7)).is_some());
-        assert!(cache.get("key001").is_some());
-        assert!(cache.get("key000").is_none());
+        assert!(cache.get(&key(KEEP + 7)).is_some());
+        assert!(cache.get(&key(1)).is_some());
+        assert!(cache.get(&key(0)).is_none());
         assert!(dir.path().join(".gitignore").exists());
     }
 }
