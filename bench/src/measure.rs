@@ -89,3 +89,17 @@ pub fn describe(e: &postgres::Error) -> String {
         None => e.to_string(),
     }
 }
+
+/// A benchmark's exit: 0 when it met its target (or has none), 1 when it missed it, 3 when it
+/// could not run (after removing what it created).
+pub fn exit_code(result: Result<bool, String>) -> std::process::ExitCode {
+    match result {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::from(1),
+        Err(message) => {
+            eprintln!("error: {message}");
+            tenet_pg::run_cleanup();
+            std::process::ExitCode::from(3)
+        }
+    }
+}

@@ -64,15 +64,7 @@ const MIGRATIONS: [(&str, &str, &str); 3] = [
 ];
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            tenet_pg::run_cleanup();
-            ExitCode::from(3)
-        }
-    }
+    tenet_bench::measure::exit_code(run(&Args::parse()).map(|()| true))
 }
 
 fn run(args: &Args) -> Result<(), String> {

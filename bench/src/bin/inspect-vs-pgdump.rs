@@ -55,20 +55,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run(&args) {
-        Ok(met) => {
-            if args.check && !met {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            }
-        }
-        Err(message) => {
-            eprintln!("error: {message}");
-            tenet_pg::run_cleanup();
-            ExitCode::from(3)
-        }
-    }
+    tenet_bench::measure::exit_code(run(&args).map(|met| met || !args.check))
 }
 
 fn run(args: &Args) -> Result<bool, String> {

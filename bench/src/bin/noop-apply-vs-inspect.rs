@@ -47,16 +47,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(message) => {
-            eprintln!("error: {message}");
-            tenet_pg::run_cleanup();
-            ExitCode::from(3)
-        }
-    }
+    tenet_bench::measure::exit_code(run(&Args::parse()))
 }
 
 fn run(args: &Args) -> Result<bool, String> {

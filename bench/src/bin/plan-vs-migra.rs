@@ -59,15 +59,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            tenet_pg::run_cleanup();
-            ExitCode::from(3)
-        }
-    }
+    tenet_bench::measure::exit_code(run(&Args::parse()).map(|()| true))
 }
 
 fn run(args: &Args) -> Result<(), String> {
