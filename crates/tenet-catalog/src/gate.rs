@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 
 use pg_query::protobuf::{AlterTableType, RoleSpec, RoleSpecType, VariableSetKind};
 use pg_query::{Node, NodeEnum};
+use tenet_pg::{EVENT_TRIGGER, PUBLICATION};
 
 /// What to do with one statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,9 +46,6 @@ pub(crate) enum Action {
     /// privileged session when the SQL created them all there, else as the sandbox role.
     OnPrivileged(Vec<(String, String)>),
 }
-
-const PUBLICATION: &str = "publication";
-pub(crate) const EVENT_TRIGGER: &str = "event trigger";
 
 /// Role attributes a schema may give the roles it creates. SUPERUSER, CREATEDB, CREATEROLE
 /// and REPLICATION are refused unless negated (NOSUPERUSER, ...).

@@ -428,7 +428,7 @@ fn run(
             Action::Publication(name) => {
                 let sql = with_search_path(sandbox, text).map_err(|e| fail(e, sandbox))?;
                 sandbox
-                    .create_privileged("publication", name, &sql)
+                    .create_privileged(tenet_pg::PUBLICATION, name, &sql)
                     .map_err(|e| fail(e, sandbox))?;
             }
             Action::EventTrigger(name) => {

@@ -29,6 +29,6 @@ pub use conninfo::{is_connection_string, LibpqEnv};
 pub use error::PgError;
 pub use lazy::LazyServer;
 pub use redact::redact;
-pub use sandbox::{RoleOutcome, Sandbox, DEFAULT_STATEMENT_TIMEOUT};
+pub use sandbox::{RoleOutcome, Sandbox, DEFAULT_STATEMENT_TIMEOUT, EVENT_TRIGGER, PUBLICATION};
 pub use scratch::ScratchDb;
 pub use server::{Server, DEFAULT_CONNECT_TIMEOUT};

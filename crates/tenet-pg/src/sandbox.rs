@@ -65,6 +65,11 @@ pub struct Sandbox {
     event_triggers: BTreeMap<String, String>,
 }
 
+/// The kinds of object the SQL may create on the privileged session, as
+/// [`Sandbox::created_privileged`] names them.
+pub const PUBLICATION: &str = "publication";
+pub const EVENT_TRIGGER: &str = "event trigger";
+
 struct RoleGuard {
     cleanup_id: u64,
     created: Arc<Mutex<Vec<String>>>,
@@ -274,7 +279,7 @@ impl Sandbox {
         let disable = format!("ALTER EVENT TRIGGER {} DISABLE", quote_ident(name));
         self.execute_privileged(&format!("{sql}\n;\n{disable}"))?;
         self.privileged
-            .insert(("event trigger".to_string(), name.to_string()));
+            .insert((EVENT_TRIGGER.to_string(), name.to_string()));
         self.event_triggers.insert(name.to_string(), "O".into());
         Ok(())
     }
@@ -301,7 +306,7 @@ impl Sandbox {
     pub fn forget_privileged(&mut self, kind: &str, name: &str) {
         self.privileged
             .remove(&(kind.to_string(), name.to_string()));
-        if kind == "event trigger" {
+        if kind == EVENT_TRIGGER {
             self.event_triggers.remove(name);
         }
     }
