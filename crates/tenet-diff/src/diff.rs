@@ -1060,16 +1060,9 @@ impl<'a> Differ<'a> {
             .keys()
             .filter(|n| !b.tables.contains_key(*n))
             .collect();
-        // Partitions go with their parent, also when it is dropped and created again.
-        let parent_dropped = |parent: &QualifiedName| {
-            dropped_tables.contains(parent)
-                || self
-                    .a
-                    .tables
-                    .get(parent)
-                    .zip(b.tables.get(parent))
-                    .is_some_and(|(o, n)| table::recreated_whole(o, n))
-        };
+        // Partitions go with their parent. (Those of a parent dropped and created again are
+        // not in `a.tables`: see `Differ::new`.)
+        let parent_dropped = |parent: &QualifiedName| dropped_tables.contains(parent);
         for (name, t) in &self.a.tables {
             if b.tables.contains_key(name) || self.early_table_drops.contains(name) {
                 continue;
