@@ -69,6 +69,21 @@ fn every_object_kind_round_trips() {
     hand_written("every_kind.sql");
 }
 
+/// Two connections on one exported snapshot, the second opened while the first already
+/// queries, read exactly what one connection reads.
+#[test]
+fn inspecting_on_two_connections_reads_what_one_reads() {
+    let (db, catalog) = load(&[schema_file("every_kind.sql")]).unwrap();
+    let mut client = db.connect().unwrap();
+    let parallel = tenet_catalog::inspect_parallel(&mut client, || Ok(db.connect()?)).unwrap();
+    assert_same("every_kind.sql on two connections", &catalog, &parallel);
+    // A second connection that cannot be opened fails the inspection with its error.
+    let refused = tenet_catalog::inspect_parallel(&mut client, || {
+        Err(tenet_catalog::Error::Input("no second connection".into()))
+    });
+    assert!(matches!(refused, Err(tenet_catalog::Error::Input(m)) if m == "no second connection"));
+}
+
 #[test]
 fn publications_and_replica_identities_round_trip() {
     hand_written("publications.sql");

@@ -42,8 +42,9 @@ impl Source {
         match self {
             Source::Url(url) => {
                 let server = Server::from_url(url)?;
-                let (mut client, mut second) = (server.connect()?, server.connect()?);
-                let mut catalog = tenet_catalog::inspect_parallel(&mut client, &mut second)?;
+                let mut client = server.connect()?;
+                let mut catalog =
+                    tenet_catalog::inspect_parallel(&mut client, || Ok(server.connect()?))?;
                 // Tenet's migration history is bookkeeping, not part of the schema.
                 tenet_migrate::replay::without_history(&mut catalog);
                 scratch.exclude(&mut catalog);

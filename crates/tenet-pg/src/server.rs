@@ -2,8 +2,8 @@
 
 use std::fmt;
 use std::path::Path;
-use std::sync::Once;
-use std::time::Duration;
+use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
 
 use postgres::config::SslMode as PgSslMode;
 use postgres::{Config, NoTls};
@@ -33,7 +33,16 @@ pub struct Server {
     pub(crate) statement_timeout: Duration,
     /// Leftovers of dead processes are dropped once per process and server.
     pub(crate) swept: Once,
+    /// The connection [`Server::from_url`] opened to check the URL, and when: the first
+    /// [`Server::connect`] soon after takes it instead of opening another (a TLS connection
+    /// costs several milliseconds, a good part of inspecting a small schema).
+    probe: Mutex<Option<(postgres::Client, Instant)>>,
 }
+
+/// How long the URL check's connection waits for [`Server::connect`]: past this it may have
+/// been closed by the server (`idle_session_timeout`, a serverless compute suspending), so a
+/// new one is opened.
+const PROBE_KEPT_FOR: Duration = Duration::from_secs(5);
 
 impl Server {
     /// A server given by a libpq connection string: a `postgres://` / `postgresql://` URI or
@@ -67,9 +76,11 @@ impl Server {
             embedded: None,
             statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
             swept: Once::new(),
+            probe: Mutex::new(None),
         };
-        // Fail early, with the specific error.
-        drop(server.connect()?);
+        // Fail early, with the specific error; the connection serves the first connect().
+        let probe = server.connect()?;
+        *server.probe.lock().unwrap_or_else(|e| e.into_inner()) = Some((probe, Instant::now()));
         Ok(server)
     }
 
@@ -91,6 +102,7 @@ impl Server {
             embedded: Some(embedded),
             statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
             swept: Once::new(),
+            probe: Mutex::new(None),
         })
     }
 
@@ -106,7 +118,13 @@ impl Server {
 
     /// A connection to the server's database (the URL's database, or `postgres` when embedded).
     pub fn connect(&self) -> Result<postgres::Client, PgError> {
-        connect_with(&self.config, &self.options, &self.target)
+        let probe = self.probe.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match probe {
+            Some((client, opened)) if opened.elapsed() < PROBE_KEPT_FOR && !client.is_closed() => {
+                Ok(client)
+            }
+            _ => connect_with(&self.config, &self.options, &self.target),
+        }
     }
 
     /// The connection settings of this server's database.

@@ -79,3 +79,29 @@ fn debug_and_display_hide_secrets() {
     let server_shown = server().to_string();
     assert!(!server_shown.is_empty());
 }
+
+/// `Server::from_url` checks the URL with a connection, and the first `connect` takes that
+/// connection instead of opening another: one connection fewer for every command.
+#[test]
+fn the_connection_that_checked_the_url_serves_the_first_connect() {
+    let db = test_db();
+    let name = format!("probe_{}", std::process::id());
+    let separator = if db.url().contains('?') { '&' } else { '?' };
+    let url = format!("{}{separator}application_name={name}", db.url());
+    let sessions = || -> i64 {
+        let mut c = db.connect().unwrap();
+        c.query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+            &[&name],
+        )
+        .unwrap()
+        .get(0)
+    };
+    let checked = tenet_pg::Server::from_url(&url).unwrap();
+    assert_eq!(sessions(), 1, "the URL check's connection");
+    let first = checked.connect().unwrap();
+    assert_eq!(sessions(), 1, "the first connect takes it");
+    let second = checked.connect().unwrap();
+    assert_eq!(sessions(), 2, "later ones are new");
+    drop((first, second));
+}

@@ -442,21 +442,24 @@ pub const FUNCTIONS: &str = concat!(
 );
 
 /// Roles the schema refers to (owners, grantees, policy roles), and every role they belong to.
+// Objects in user schemas have OIDs from 16384 up (`FirstNormalObjectId`); saying so lets
+// each part skip the thousands of built-in functions, types and operators by index. The
+// schemas themselves are not filtered: `public` is built in.
 pub const ROLES: &str = concat!(
     "with recursive referenced(oid) as (",
     "select n.nspowner from pg_namespace n where ",
     user_schema!(),
-    " union select c.relowner from pg_class c join pg_namespace n on n.oid = c.relnamespace where ",
+    " union select c.relowner from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid >= 16384 and ",
     user_schema!(),
-    " union select p.proowner from pg_proc p join pg_namespace n on n.oid = p.pronamespace where ",
+    " union select p.proowner from pg_proc p join pg_namespace n on n.oid = p.pronamespace where p.oid >= 16384 and ",
     user_schema!(),
-    " union select t.typowner from pg_type t join pg_namespace n on n.oid = t.typnamespace where ",
+    " union select t.typowner from pg_type t join pg_namespace n on n.oid = t.typnamespace where t.oid >= 16384 and ",
     user_schema!(),
-    " union select o.oprowner from pg_operator o join pg_namespace n on n.oid = o.oprnamespace where ",
+    " union select o.oprowner from pg_operator o join pg_namespace n on n.oid = o.oprnamespace where o.oid >= 16384 and ",
     user_schema!(),
-    " union select f.opfowner from pg_opfamily f join pg_namespace n on n.oid = f.opfnamespace where ",
+    " union select f.opfowner from pg_opfamily f join pg_namespace n on n.oid = f.opfnamespace where f.oid >= 16384 and ",
     user_schema!(),
-    " union select c.opcowner from pg_opclass c join pg_namespace n on n.oid = c.opcnamespace where ",
+    " union select c.opcowner from pg_opclass c join pg_namespace n on n.oid = c.opcnamespace where c.oid >= 16384 and ",
     user_schema!(),
     " union select unnest(p.polroles) from pg_policy p",
     " union select p.pubowner from pg_publication p",
@@ -467,11 +470,11 @@ pub const ROLES: &str = concat!(
     " union select (aclexplode(s.srvacl)).grantee from pg_foreign_server s where s.srvacl is not null",
     " union select m.umuser from pg_user_mappings m",
     " union select (aclexplode(d.defaclacl)).grantee from pg_default_acl d",
-    " union select (aclexplode(c.relacl)).grantee from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relacl is not null and ",
+    " union select (aclexplode(c.relacl)).grantee from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid >= 16384 and c.relacl is not null and ",
     user_schema!(),
-    " union select (aclexplode(p.proacl)).grantee from pg_proc p join pg_namespace n on n.oid = p.pronamespace where p.proacl is not null and ",
+    " union select (aclexplode(p.proacl)).grantee from pg_proc p join pg_namespace n on n.oid = p.pronamespace where p.oid >= 16384 and p.proacl is not null and ",
     user_schema!(),
-    " union select (aclexplode(a.attacl)).grantee from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace where a.attacl is not null and ",
+    " union select (aclexplode(a.attacl)).grantee from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace where a.attrelid >= 16384 and a.attacl is not null and ",
     user_schema!(),
     " union select (aclexplode(n.nspacl)).grantee from pg_namespace n where n.nspacl is not null and ",
     user_schema!(),
