@@ -723,3 +723,42 @@ fn a_statement_only_a_superuser_may_run_says_why_it_cannot() {
         "schema SQL runs as an unprivileged role (tenet_sandbox_",
     );
 }
+
+/// Found by the `schema-cache` benchmark on 2,000 tables: handing the sandbox role's objects
+/// to the privileged user in one `REASSIGN OWNED` locked every table, index and TOAST table at
+/// once, more than the server's lock table holds ("out of shared memory").
+#[test]
+fn more_tables_than_the_lock_table_holds_load() {
+    let mut client = local();
+    let row = client
+        .query_one(
+            "SELECT current_setting('max_locks_per_transaction')::int \
+             * (current_setting('max_connections')::int + current_setting('max_prepared_transactions')::int)",
+            &[],
+        )
+        .unwrap();
+    let locks: i32 = row.get(0);
+    // A table, its primary key, its TOAST table and the TOAST table's index: four locks each.
+    let tables = locks as usize / 3;
+    let sql: String = (0..tables)
+        .map(|i| format!("CREATE TABLE t{i} (id int PRIMARY KEY, note text);\n"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("schema.sql");
+    std::fs::write(&file, sql).unwrap();
+    let out = inspect(Mode::Dev, &file, &["--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let catalog: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let owners: std::collections::BTreeSet<&str> = catalog["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["owner"].as_str().unwrap())
+        .collect();
+    assert_eq!(catalog["tables"].as_array().unwrap().len(), tables);
+    assert_eq!(
+        owners.len(),
+        1,
+        "one owner, the privileged user's: {owners:?}"
+    );
+}
