@@ -309,12 +309,13 @@ fn parse_args() -> Options {
             other => usage(&format!("unknown argument {other}")),
         }
     }
-    if !options.tenet.exists() {
+    // The commands run in the corpus's directory: a relative path would not reach the binary.
+    options.tenet = options.tenet.canonicalize().unwrap_or_else(|_| {
         usage(&format!(
             "{} not found: cargo build --release -p tenet-cli",
             options.tenet.display()
-        ));
-    }
+        ))
+    });
     options.runs = options.runs.max(1);
     options
 }
