@@ -25,6 +25,14 @@ fn allow_destructive() -> Options {
     }
 }
 
+/// The plan from the schema `from` to the schema `to`, each loaded into a database of its own;
+/// a refusal as its message.
+fn plan_between(from: &str, to: &str, options: &Options) -> Result<tenet_diff::Plan, String> {
+    let (_a, a) = common::catalog_of("a", from).unwrap();
+    let (_b, b) = common::catalog_of("b", to).unwrap();
+    plan(&a, &b, options).map_err(|e| e.to_string())
+}
+
 #[test]
 fn new_index_takes_the_name_of_a_changed_index() {
     pair(
@@ -117,11 +125,9 @@ fn foreign_key_on_a_partitioned_table_is_added_valid() {
 
 #[test]
 fn bigint_to_timestamp_is_refused_with_how_to_convert() {
-    let (_a, from) = common::catalog_of("a", "create table t (id int, at bigint);").unwrap();
-    let (_b, to) = common::catalog_of("b", "create table t (id int, at timestamp);").unwrap();
-    let err = plan(&from, &to, &allow_destructive())
-        .unwrap_err()
-        .to_string();
+    let from = "create table t (id int, at bigint);";
+    let to = "create table t (id int, at timestamp);";
+    let err = plan_between(from, to, &allow_destructive()).unwrap_err();
     assert!(
         err.contains("public.t.at: bigint -> timestamp without time zone"),
         "{err}"
@@ -129,18 +135,16 @@ fn bigint_to_timestamp_is_refused_with_how_to_convert() {
     assert!(err.contains("migration written by hand"), "{err}");
     assert!(err.contains("USING"), "{err}");
     // A cast that exists still plans.
-    let (_c, wider) = common::catalog_of("c", "create table t (id bigint, at text);").unwrap();
-    plan(&from, &wider, &allow_destructive()).unwrap();
+    let wider = "create table t (id bigint, at text);";
+    plan_between(from, wider, &allow_destructive()).unwrap();
 }
 
 #[test]
 fn scalar_to_array_is_refused_but_text_to_array_plans() {
     // "cannot cast type integer to integer[]" if the plan tried.
-    let (_a, from) = common::catalog_of("a", "create table t (c int, s text);").unwrap();
-    let (_b, to) = common::catalog_of("b", "create table t (c int[], s text);").unwrap();
-    let err = plan(&from, &to, &allow_destructive())
-        .unwrap_err()
-        .to_string();
+    let from = "create table t (c int, s text);";
+    let to = "create table t (c int[], s text);";
+    let err = plan_between(from, to, &allow_destructive()).unwrap_err();
     assert!(err.contains("public.t.c: integer -> integer[]"), "{err}");
     pair(
         "text to array",
@@ -151,11 +155,7 @@ fn scalar_to_array_is_refused_but_text_to_array_plans() {
 
 #[test]
 fn dropping_a_sequence_loses_data() {
-    let (_a, from) = common::catalog_of("a", "create sequence counter;").unwrap();
-    let (_b, to) = common::catalog_of("b", "").unwrap();
-    let err = plan(&from, &to, &Options::default())
-        .unwrap_err()
-        .to_string();
+    let err = plan_between("create sequence counter;", "", &Options::default()).unwrap_err();
     assert!(err.contains("--allow-destructive"), "{err}");
     assert!(err.contains("sequence public.counter"), "{err}");
 }
@@ -187,9 +187,9 @@ fn existing_unique_index_backs_the_new_key() {
                 create unique index t_code_idx on t (code); create unique index t_id_idx on t (id);";
     let to = "create table t (id int primary key, code text, constraint t_code_key unique (code));";
     pair("using index", from, to);
-    let (_a, a) = common::catalog_of("a", from).unwrap();
-    let (_b, b) = common::catalog_of("b", to).unwrap();
-    let sql = plan(&a, &b, &Options::default()).unwrap().to_sql();
+    let sql = plan_between(from, to, &Options::default())
+        .unwrap()
+        .to_sql();
     assert!(
         sql.contains("ADD CONSTRAINT t_code_key UNIQUE USING INDEX t_code_idx;"),
         "{sql}"
@@ -214,9 +214,9 @@ const PARTITION_INDEXES: &str = "create index p_2024_at_local on p_2024 (at);
 fn partition_indexes_are_built_before_the_parent_index_attaches_them() {
     let to = format!("{PARTITIONED}\n{PARTITION_INDEXES}");
     pair("partition indexes", PARTITIONED, &to);
-    let (_a, a) = common::catalog_of("a", PARTITIONED).unwrap();
-    let (_b, b) = common::catalog_of("b", &to).unwrap();
-    let sql = plan(&a, &b, &Options::default()).unwrap().to_sql();
+    let sql = plan_between(PARTITIONED, &to, &Options::default())
+        .unwrap()
+        .to_sql();
     let child = sql
         .find("CREATE INDEX CONCURRENTLY p_2024_at_local ON public.p_2024")
         .unwrap_or_else(|| panic!("{sql}"));
@@ -304,46 +304,21 @@ fn a_table_created_again_keeps_its_partitions_grants_and_comment() {
     );
 }
 
+const BASE_AND_KID: &str = "create table base (id int); create table kid (x int);";
+const KID_INHERITS: &str = "create table base (id int); create table kid (x int) inherits (base);";
+
 #[test]
 fn a_table_leaving_its_parent_drops_what_it_only_inherited() {
     // NO INHERIT leaves the parent's columns behind as the table's own.
-    let (db, from) = common::catalog_of(
-        "a",
-        "create table base (id int); create table kid (x int) inherits (base);",
-    )
-    .unwrap();
-    let (_b, to) =
-        common::catalog_of("b", "create table base (id int); create table kid (x int);").unwrap();
-    let planned = plan(&from, &to, &allow_destructive()).unwrap();
-    db.connect()
-        .unwrap()
-        .batch_execute(&planned.to_sql())
-        .unwrap();
-    let after = tenet_catalog::inspect(&mut db.connect().unwrap()).unwrap();
-    assert_eq!(after, to, "{}", planned.to_sql());
+    let outcome = common::check_direction("leaving", KID_INHERITS, BASE_AND_KID)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!outcome.column_order_differs, "{}", outcome.plan.to_sql());
 }
 
 #[test]
 fn a_table_joining_a_parent_gets_its_columns_first() {
-    // "child table is missing column" without them.
-    let (db, from) =
-        common::catalog_of("a", "create table base (id int); create table kid (x int);").unwrap();
-    let (_b, to) = common::catalog_of(
-        "b",
-        "create table base (id int); create table kid (x int) inherits (base);",
-    )
-    .unwrap();
-    let planned = plan(&from, &to, &allow_destructive()).unwrap();
-    db.connect()
-        .unwrap()
-        .batch_execute(&planned.to_sql())
-        .unwrap();
-    let after = tenet_catalog::inspect(&mut db.connect().unwrap()).unwrap();
-    // The parent's columns come after the table's own: ADD COLUMN appends.
-    assert_eq!(
-        common::by_column_name(&after),
-        common::by_column_name(&to),
-        "{}",
-        planned.to_sql()
-    );
+    // "child table is missing column" without them. The parent's columns come after the
+    // table's own (ADD COLUMN appends), which check_direction allows.
+    common::check_direction("joining", BASE_AND_KID, KID_INHERITS)
+        .unwrap_or_else(|e| panic!("{e}"));
 }
