@@ -130,30 +130,28 @@ impl Reading {
             false => tx.simple_query(&batch)?,
         };
         tracing::debug!("{} queries in {:?}", which.len(), started.elapsed());
-        let mut results = which.iter().map(|(i, _)| (*i, Rows::new()));
-        let mut out = Vec::with_capacity(which.len());
-        let mut current = results.next();
+        // Each statement's rows end with its CommandComplete.
+        let mut sets = vec![Rows::new()];
         for message in messages {
             match message {
                 postgres::SimpleQueryMessage::Row(row) => {
-                    let (Some((_, rows)), Some(oid), Some(text)) =
-                        (current.as_mut(), row.get(0), row.get(1))
-                    else {
+                    let (Some(oid), Some(text)) = (row.get(0), row.get(1)) else {
                         return Err(Error::Internal("a catalog query returned a null".into()));
                     };
                     let oid = oid.parse().map_err(|_| {
                         Error::Internal(format!("a catalog query returned {oid:?} for an oid"))
                     })?;
-                    rows.push((oid, text.to_string()));
+                    sets.last_mut()
+                        .expect("never empty")
+                        .push((oid, text.to_string()));
                 }
-                postgres::SimpleQueryMessage::CommandComplete(_) => {
-                    out.extend(current.take());
-                    current = results.next();
-                }
+                postgres::SimpleQueryMessage::CommandComplete(_) => sets.push(Rows::new()),
                 _ => {}
             }
         }
-        Ok(out)
+        sets.pop();
+        // A result missing here is reported by `in_order`.
+        Ok(which.iter().map(|(i, _)| *i).zip(sets).collect())
     }
 
     /// The rows of every query of [`QUERIES`], in order, from the `(index, rows)` of those
