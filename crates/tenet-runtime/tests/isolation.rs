@@ -250,7 +250,9 @@ fn transactions_beyond_the_pool_size_all_get_a_turn_however_others_end() {
             handles.push(tokio::spawn(async move {
                 let mut tx = scoped.begin(&tenant).await.unwrap();
                 let sessions: i64 = sqlx::query_scalar(
-                    "select count(*) from pg_stat_activity where usename = current_user",
+                    // This database's only: the other tests connect as the same role.
+                    "select count(*) from pg_stat_activity \
+                     where usename = current_user and datname = current_database()",
                 )
                 .fetch_one(tx.conn())
                 .await
